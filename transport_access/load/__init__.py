@@ -1,0 +1,1 @@
+"""Readers for each dataset. Each returns a documented table and reports what it excluded."""
