@@ -29,7 +29,9 @@ def fixtures() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep every test's on-disk cache out of the user's home folder."""
     cache = tmp_path_factory.getbasetemp() / "cache"
     monkeypatch.setenv("TRANSPORT_ACCESS_CACHE", str(cache))

@@ -24,6 +24,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     field_validator,
     model_validator,
@@ -102,9 +103,23 @@ class GpSources(_Model):
     )
 
 
+def _service_day(value: Any) -> dt.date | str:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date) or value == "representative_weekday":
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither a date (YYYY-MM-DD) nor 'representative_weekday'"
+        ) from None
+
+
 ServiceDay = Annotated[
-    dt.date | Literal["representative_weekday"],
-    Field(description="a date, or the feed's busiest weekday"),
+    dt.date | str,
+    PlainValidator(_service_day),
+    Field(description="a date, or 'representative_weekday' for the feed's busiest weekday"),
 ]
 
 
@@ -307,7 +322,9 @@ def study_from_dict(
     return study
 
 
-def load_study(path: str | os.PathLike[str], *, data_root: str | os.PathLike[str] | None = None) -> Study:
+def load_study(
+    path: str | os.PathLike[str], *, data_root: str | os.PathLike[str] | None = None
+) -> Study:
     """Read and validate a study file.
 
     Parameters

@@ -14,14 +14,23 @@ from transport_access.routing._links import Links
 EARTH_RADIUS_M = 6_371_008.8
 
 
-def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
+def haversine_m(
+    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
+) -> np.ndarray:
     """Great-circle distance in metres between points given in degrees (broadcasts)."""
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    lon1, lat1, lon2, lat2 = (
+        np.radians(np.asarray(a, dtype=np.float64)) for a in (lon1, lat1, lon2, lat2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def straight_line_seconds(distance_m: np.ndarray, *, speed_kmh: float, circuity: float) -> np.ndarray:
+def straight_line_seconds(
+    distance_m: np.ndarray, *, speed_kmh: float, circuity: float
+) -> np.ndarray:
     """Travel time in whole seconds for straight-line distances.
 
     Parameters

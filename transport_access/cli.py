@@ -1,0 +1,161 @@
+"""The ``transport-access`` command: parses arguments and calls library functions.
+
+Every command here is a thin wrapper; notebooks call the same functions. Errors about the
+user's input (:class:`transport_access.errors.TransportAccessError`) are shown as a short
+message and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Public transport accessibility for rural England: data, networks, travel times, "
+    "deprivation and community transport scenarios.",
+)
+
+ConfigArg = Annotated[Path, typer.Argument(help="study file (YAML), e.g. configs/dorset.yaml")]
+DataRootOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-root",
+        help="folder the study file's data paths are relative to "
+        "(default: $TRANSPORT_ACCESS_DATA, else the study file's folder)",
+    ),
+]
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="more logging")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="warnings only")]
+
+
+def _setup(verbose: int = 0, quiet: bool = False) -> None:
+    from transport_access._log import configure_logging
+
+    configure_logging(-1 if quiet else verbose)
+
+
+def _print_table(frame, title: str) -> None:  # noqa: ANN001 - pandas is imported lazily
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for column in frame.columns:
+        justify = "right" if frame[column].dtype.kind in "iuf" else "left"
+        table.add_column(str(column), justify=justify, overflow="fold")
+    for row in frame.itertuples(index=False):
+        cells = []
+        for value in row:
+            if isinstance(value, float):
+                cells.append("" if value != value else f"{value:,.1f}")
+            elif isinstance(value, int):
+                cells.append(f"{value:,}")
+            else:
+                cells.append(str(value))
+        table.add_row(*cells)
+    Console(width=160).print(table)
+
+
+@app.command()
+def sources() -> None:
+    """List the official data sources: what, where from, licence."""
+    from transport_access.sources import sources_table
+
+    _print_table(sources_table(), "Official data sources")
+
+
+@app.command()
+def fetch(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="fetch what this study file needs")
+    ] = None,
+    data_root: DataRootOpt = None,
+    mirror: Annotated[
+        Path | None, typer.Option("--mirror", help="take the files from this local folder")
+    ] = None,
+    only: Annotated[
+        str | None, typer.Option("--only", help="comma-separated source keys (see `sources`)")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="an HTTP mirror laid out like the data root")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="download again even if cached")] = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Download the official source files (cached, checksummed, resumable)."""
+    _setup(verbose, quiet)
+    from transport_access import sources as src
+
+    keys = [k.strip() for k in only.split(",")] if only else None
+    root = data_root
+    if config is not None:
+        from transport_access.config import load_study
+
+        study = load_study(config, data_root=data_root)
+        root = study.data_root
+        if keys is None:
+            keys = src.keys_for_study(study)
+    if root is None:
+        raise typer.BadParameter("give --data-root (or --config with a data root)")
+    results = src.fetch(keys, data_root=root, mirror=mirror, base_url=base_url, force=force)
+    _print_table(src.results_table(results), f"Fetched into {root}")
+
+
+@app.command("data-report")
+def data_report(
+    config: ConfigArg,
+    data_root: DataRootOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write the report CSV here")] = None,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Load and check every dataset of a study, and print what was kept and excluded."""
+    _setup(verbose, quiet)
+    from transport_access.config import load_study
+    from transport_access.study_data import load_study_data
+
+    study = load_study(config, data_root=data_root)
+    data = load_study_data(study)
+    if out is not None:
+        data.report.write_csv(out)
+    _print_table(data.report.to_frame(), f"Data report: {study.area.name}")
+
+
+@app.command()
+def demo(
+    config: ConfigArg = Path("configs/dorset.yaml"),
+    data_root: DataRootOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("outputs/demo"),
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run the study end to end and write its outputs (the `make demo` job)."""
+    _setup(verbose, quiet)
+    from transport_access.demo import run_demo
+
+    result = run_demo(config, data_root=data_root, out=out)
+    _print_table(result.report.to_frame(), f"Data report: {result.study.area.name}")
+    typer.echo(f"Outputs written to {out}/")
+    for path in result.outputs:
+        typer.echo(f"  {path}")
+
+
+def main() -> None:
+    """Entry point of the ``transport-access`` command."""
+    from transport_access.errors import TransportAccessError
+
+    try:
+        app()
+    except TransportAccessError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
