@@ -839,7 +839,8 @@ def read_csv_checked(
         raise FileFormatError(path, f"could not be read as CSV ({exc}).") from exc
     if frame.empty:
         raise FileFormatError(path, f"has a header but no rows; expected {what}.")
-    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    if kwargs.get("header", "infer") is not None:
+        frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
     return frame
 
 
