@@ -78,8 +78,12 @@ def _status_column(frame: pd.DataFrame, path: Path) -> str | None:
         return float(values.isin(_STATUS_WORDS).mean()) if len(values) else 0.0
 
     exact = [c for c in frame.columns if c.strip().lower() == "status"]
-    named = exact[0] if exact else find_column(
-        frame.columns, "status", exclude=["lang", "timing"], path=path, required=False
+    named = (
+        exact[0]
+        if exact
+        else find_column(
+            frame.columns, "status", exclude=["lang", "timing"], path=path, required=False
+        )
     )
     if named is not None and share(named) >= 0.9:
         return named
