@@ -68,9 +68,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         body = path.read_bytes()
+        etag = f'"{state["etag_version"]}-{len(body)}"'
+        if_range = self.headers.get("If-Range")
+        state["if_range"].append(if_range)
         start = 0
-        if range_header and not state["ignore_range"]:
+        if range_header and not state["ignore_range"] and if_range in (None, etag):
             start = int(range_header.removeprefix("bytes=").split("-")[0])
+        if start >= len(body) > 0:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(body)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if start:
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
@@ -79,6 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
         payload = body[start:]
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
         self.end_headers()
         if state["truncate_at"] is not None:
             # Promise the whole body, send part of it and hang up: an interrupted transfer.
@@ -111,6 +121,8 @@ def serve() -> Iterator:
             "ignore_range": False,
             "truncate_at": None,
             "bytes_sent": 0,
+            "etag_version": "v1",
+            "if_range": [],
         }
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -154,6 +166,24 @@ def test_every_dorset_study_path_has_a_source(tmp_path: Path) -> None:
     assert [p for p in paths if p not in targets] == []
     assert len(paths) == 16
     assert src.keys_for_study(study) == DORSET_KEYS
+
+
+def test_unregistered_study_paths_are_logged_and_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import yaml
+
+    from transport_access.config import study_from_dict
+
+    data = yaml.safe_load(DORSET_STUDY.read_text())
+    data["data"]["naptan"] = ["my/own_stops.csv", "dorset/naptan/910Stops.csv"]
+    data["data"]["osm"] = "dorset/osm/dorset-latest.osm.pbf"
+    study = study_from_dict(data, data_root=tmp_path)
+    with caplog.at_level("WARNING", logger="transport_access"):
+        keys = src.keys_for_study(study)
+    assert "naptan_910" in keys and "osm_dorset" in keys and "naptan_120" not in keys
+    assert len(keys) == 15
+    assert "my/own_stops.csv: no official source is registered" in caplog.text
 
 
 def test_issue_sources_are_registered() -> None:
@@ -303,6 +333,62 @@ def test_interrupted_transfer_keeps_part_and_resumes(
     assert result.target.read_bytes() == original
 
 
+def test_resume_of_a_file_changed_on_the_server_starts_again(
+    data_server, shared_data: Path, tmp_path: Path
+) -> None:
+    base_url, state = data_server
+    state["truncate_at"] = 100_000
+    original = (shared_data / "dorset/naptan/910Stops.csv").read_bytes()
+    with pytest.raises(DownloadError):
+        src.fetch(["naptan_910"], data_root=tmp_path, base_url=base_url)
+    meta = json.loads((tmp_path / "dorset/naptan/910Stops.csv.part.meta").read_text())
+    assert meta["etag"] == f'"v1-{len(original)}"'
+
+    state["etag_version"] = "v2"  # the publisher replaced the file meanwhile
+    (result,) = src.fetch(["naptan_910"], data_root=tmp_path, base_url=base_url)
+    assert state["if_range"][-1] == f'"v1-{len(original)}"'
+    assert state["bytes_sent"] == len(original)
+    assert result.target.read_bytes() == original
+    assert not (tmp_path / "dorset/naptan/910Stops.csv.part.meta").exists()
+
+
+def test_partial_file_longer_than_the_server_copy_is_discarded(
+    data_server, shared_data: Path, tmp_path: Path
+) -> None:
+    base_url, state = data_server
+    original = (shared_data / "dorset/naptan/129Stops.csv").read_bytes()
+    part = tmp_path / "dorset/naptan/129Stops.csv.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(original + b"stale tail")
+
+    (result,) = src.fetch(["naptan_129"], data_root=tmp_path, base_url=base_url)
+    assert [rng for _, rng in state["requests"]] == [f"bytes={len(original) + 10}-", None]
+    assert result.target.read_bytes() == original
+
+
+def test_progress_is_logged_by_quarters_off_a_terminal(
+    data_server, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    base_url, _ = data_server
+    with caplog.at_level("INFO", logger="transport_access"):
+        src.fetch(["naptan_120"], data_root=tmp_path, base_url=base_url)
+    quarters = [r.getMessage() for r in caplog.records if "% (" in r.getMessage()]
+    assert [q.split(": ")[1].split(" ")[0] for q in quarters] == ["25%", "50%", "75%"]
+    assert "naptan_120: downloaded 821,219 bytes" in caplog.text
+
+
+def test_clear_partial_downloads(tmp_path: Path) -> None:
+    (tmp_path / "dorset/osm").mkdir(parents=True)
+    (tmp_path / "dorset/osm/dorset-latest.osm.pbf.part").write_bytes(b"x")
+    (tmp_path / "dorset/osm/dorset-latest.osm.pbf.part.meta").write_text("{}")
+    (tmp_path / "dorset/osm/keep.csv").write_text("x")
+    removed = src.clear_partial_downloads(tmp_path)
+    assert sorted(p.name for p in removed) == [
+        "dorset-latest.osm.pbf.part", "dorset-latest.osm.pbf.part.meta"
+    ]
+    assert [p.name for p in (tmp_path / "dorset/osm").iterdir()] == ["keep.csv"]
+
+
 def test_checksum_mismatch_names_file_and_both_digests(data_server, tmp_path: Path) -> None:
     base_url, _ = data_server
     wrong = "0" * 64
@@ -400,6 +486,46 @@ def test_official_zip_is_unpacked(serve, tmp_path: Path) -> None:
     assert result.target.read_bytes() == csv_bytes
     assert result.origin == f"{base_url}/epraccur.zip"
     assert sorted(p.name for p in result.target.parent.iterdir()) == ["epraccur.csv"]
+
+
+def test_official_zip_download_resumes_apart_from_the_target(serve, tmp_path: Path) -> None:
+    published = tmp_path / "publisher"
+    published.mkdir()
+    rows = b"".join(b'"B%05d","BRANCH %d"\r\n' % (i, i) for i in range(20_000))
+    with zipfile.ZipFile(published / "ebranchs.zip", "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("ebranchs.csv", rows)
+    archive = (published / "ebranchs.zip").read_bytes()
+    base_url, state = serve(published)
+    registry = {
+        "ods_ebranchs": dataclasses.replace(
+            src.REGISTRY["ods_ebranchs"], url=f"{base_url}/ebranchs.zip"
+        )
+    }
+    root = tmp_path / "root"
+    part = root / "dorset/gp/ebranchs.csv.download.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(archive[:1000])
+
+    (result,) = src.fetch(["ods_ebranchs"], data_root=root, registry=registry)
+    assert state["requests"] == [("/ebranchs.zip", "bytes=1000-")]
+    assert result.target.read_bytes() == rows
+    assert not part.exists()
+
+
+def test_corrupt_official_zip_is_discarded(serve, tmp_path: Path) -> None:
+    published = tmp_path / "publisher"
+    published.mkdir()
+    (published / "epraccur.zip").write_text("<html>Service unavailable</html>")
+    base_url, _ = serve(published)
+    registry = {
+        "ods_epraccur": dataclasses.replace(
+            src.REGISTRY["ods_epraccur"], url=f"{base_url}/epraccur.zip"
+        )
+    }
+    root = tmp_path / "root"
+    with pytest.raises(DownloadError, match="epraccur.csv.download.part is not a zip file"):
+        src.fetch(["ods_epraccur"], data_root=root, registry=registry)
+    assert list((root / "dorset/gp").iterdir()) == []
 
 
 def test_sources_without_a_file_url_refuse_with_instructions(tmp_path: Path) -> None:

@@ -8,11 +8,12 @@ at the end, so an interrupted fetch never leaves a half-written file under the r
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import shutil
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from transport_access._log import get_logger
@@ -133,11 +134,16 @@ def download_http(
     """
     import requests
 
+    meta_path = part_path.with_name(part_path.name + ".meta")
     offset = part_path.stat().st_size if part_path.exists() else 0
+    validator = _read_validator(meta_path, url) if offset else None
     # Identity encoding: byte ranges must refer to the file, not a compressed transfer.
     headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
+        if validator:
+            # The server sends the rest only if the file is unchanged, else the whole new file.
+            headers["If-Range"] = validator
         log.info("%s: resuming %s from byte %s", label, part_path.name, f"{offset:,}")
 
     try:
@@ -175,6 +181,7 @@ def download_http(
                 )
                 offset = 0
 
+        _write_validator(meta_path, url, response.headers)
         length = response.headers.get("Content-Length")
         total_bytes = int(length) + offset if length and length.isdigit() else None
         progress = _Progress(label, total_bytes, offset)
@@ -199,7 +206,27 @@ def download_http(
             f"{label}: received {written:,} of {total_bytes:,} bytes from {url}. The partial "
             f"file {part_path} is kept: run the same command again to resume."
         )
+    meta_path.unlink(missing_ok=True)
     return written
+
+
+def _read_validator(meta_path: Path, url: str) -> str | None:
+    """Return the ETag or Last-Modified recorded when the partial file was started."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if meta.get("url") != url:
+        return None
+    return meta.get("etag") or meta.get("last_modified") or None
+
+
+def _write_validator(meta_path: Path, url: str, headers: Mapping[str, str]) -> None:
+    etag = headers.get("ETag")
+    if etag and etag.startswith("W/"):
+        etag = None  # weak validators cannot guard a byte range (RFC 9110, 13.1.5)
+    meta = {"url": url, "etag": etag, "last_modified": headers.get("Last-Modified")}
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
 
 
 def copy_file(source: Path, destination: Path) -> None:

@@ -930,7 +930,8 @@ def fetch(
         Folder the targets are relative to; created if needed.
     mirror : path-like, optional
         A local folder with the same layout as the data root (or holding the publishers'
-        files under their own names, found anywhere below it). Nothing is downloaded.
+        files under their own names, found anywhere below it). Nothing is downloaded; takes
+        precedence over ``base_url``.
     base_url : str, optional
         An HTTP copy of a data root: each source is fetched from ``base_url + "/" + target``
         instead of the publisher.
@@ -1050,7 +1051,7 @@ def clear_partial_downloads(data_root: str | os.PathLike[str]) -> list[Path]:
     """
     root = Path(data_root)
     removed = []
-    for pattern in ("*.part", "*.mirror-tmp", "*.unpack-tmp", ".*.old"):
+    for pattern in ("*.part", "*.part.meta", "*.mirror-tmp", "*.unpack-tmp", ".*.old"):
         for path in root.rglob(pattern):
             if path.is_dir():
                 shutil.rmtree(path)
