@@ -453,6 +453,7 @@ def test_connection_refused_names_the_url_and_suggests_a_mirror(tmp_path: Path) 
     (result,) = results
     assert result.status == "failed"
     assert f"could not connect to {base_url}/dorset/naptan/120Stops.csv" in result.message
+    assert "Connection refused" in result.message
     assert "--mirror DIR" in result.message
 
 

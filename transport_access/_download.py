@@ -29,9 +29,13 @@ OFFLINE_HINT = (
 
 
 def _user_agent() -> str:
-    from transport_access import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
-    return f"transport-access/{__version__} (+https://github.com/transport-access)"
+    try:
+        release = version("transport-access")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        release = "dev"
+    return f"transport-access/{release} (python-requests)"
 
 
 class _Progress:
@@ -86,6 +90,15 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def _reason(error: Exception) -> str:
+    """Return the innermost cause of a requests error: "Failed to resolve ...", "refused"."""
+    inner = error.args[0] if error.args and isinstance(error.args[0], Exception) else error
+    reason = getattr(inner, "reason", None) or inner
+    text = str(reason)
+    # urllib3 prefixes the connection object's repr; the useful part follows it.
+    return text.split(">: ", 1)[-1].split("): ", 1)[-1] if "): " in text else text
 
 
 def _content_range_start(header: str | None) -> int | None:
@@ -150,8 +163,7 @@ def download_http(
         response = requests.get(url, headers=headers, stream=True, timeout=timeout_s)
     except requests.RequestException as error:
         raise DownloadError(
-            f"{label}: could not connect to {url} ({type(error).__name__}: {error}). "
-            + OFFLINE_HINT
+            f"{label}: could not connect to {url} ({_reason(error)}). " + OFFLINE_HINT
         ) from None
 
     with response:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
@@ -1003,7 +1004,8 @@ def fetch(
             message = str(error)
             if not isinstance(error, TransportAccessError):
                 message = f"{source.key}: {type(error).__name__}: {error}"
-            log.warning("%s", message)
+            # With on_error="raise" the exception carries every message; do not say it twice.
+            log.log(logging.WARNING if on_error == "continue" else logging.DEBUG, "%s", message)
             results.append(FetchResult(source.key, target, "failed", message=message))
             continue
 
