@@ -608,3 +608,29 @@ def test_results_table(shared_data: Path, tmp_path: Path) -> None:
     ]
     assert table.iloc[0].to_dict()["size_bytes"] == 198687
     assert table.iloc[0]["status"] == "copied"
+
+
+def test_progress_bar_on_a_terminal(
+    data_server, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    base_url, _ = data_server
+    (result,) = src.fetch(["naptan_129"], data_root=tmp_path, base_url=base_url)
+    assert result.target.read_bytes() == (shared_data / "dorset/naptan/129Stops.csv").read_bytes()
+
+
+def test_importing_sources_stays_cheap() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, transport_access.sources as s; "
+        "print(sorted(m for m in ('requests', 'pandas', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert out.stdout.strip() == "[]"
