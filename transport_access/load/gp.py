@@ -398,7 +398,8 @@ def _postcode_table(pc: pd.Series, east: pd.Series, north: pd.Series) -> pd.Data
         index=normalise_postcode(pc.reset_index(drop=True)).to_numpy(),
     )
     # Code-Point quality 90 and terminated ONSPD rows carry 0,0 or blanks: no location.
-    no_location = (table["easting"].fillna(0) <= 0) | (table["northing"].fillna(0) <= 0)
+    finite = np.isfinite(table["easting"]) & np.isfinite(table["northing"])
+    no_location = ~finite | (table["easting"] <= 0) | (table["northing"] <= 0)
     table = table[~no_location]
     table.index.name = "postcode"
     return table
