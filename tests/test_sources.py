@@ -124,7 +124,7 @@ def serve() -> Iterator:
             "etag_version": "v1",
             "if_range": [],
         }
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}", server.state
 
