@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -423,10 +424,16 @@ def _run_transx2gtfs(path: Path, naptan_csv: Path, target: Path) -> dict[str, in
         scratch_zip = Path(scratch) / "feed.zip"
         log_file = Path(scratch) / "transx2gtfs.log"
         log.info("%s: converting TransXChange to GTFS (transx2gtfs, offline)", path)
+        source = path
+        if path.is_file() and not zipfile.is_zipfile(path):
+            # transx2gtfs reads folders and zips only.
+            source = Path(scratch) / "input"
+            source.mkdir()
+            shutil.copyfile(path, source / path.name)
         with _offline_transx2gtfs(_bank_holidays_file(), log_file):
             try:
                 convert(
-                    str(path),
+                    str(source),
                     str(scratch_zip),
                     worker_cnt=1,
                     naptan_path=str(naptan_csv),
