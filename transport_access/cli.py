@@ -103,8 +103,15 @@ def fetch(
             keys = src.keys_for_study(study)
     if root is None:
         raise typer.BadParameter("give --data-root (or --config with a data root)")
-    results = src.fetch(keys, data_root=root, mirror=mirror, base_url=base_url, force=force)
+    results = src.fetch(
+        keys, data_root=root, mirror=mirror, base_url=base_url, force=force, on_error="continue"
+    )
     _print_table(src.results_table(results), f"Fetched into {root}")
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        for result in failed:
+            typer.secho(f"failed: {result.key}: {result.message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
 
 
 @app.command("data-report")
