@@ -20,7 +20,7 @@ import pandas as pd
 from transport_access._log import get_logger
 from transport_access.errors import FileFormatError, MissingColumnError, OutsideStudyAreaError
 from transport_access.load._columns import find_column, to_number
-from transport_access.load.lsoa import _check_exists, _few, read_csv_checked
+from transport_access.load.lsoa import _check_exists, _few, _nonzero, read_csv_checked
 from transport_access.report import DataReport
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ def load_gp_practices(
             f"{r.kind} {r.code} {r.name} ({r.postcode})" for r in ungeocoded.itertuples()
         )
     if report is not None:
-        report.add("gp practices", selection, len(result), exclusions, detail)
+        report.add("gp practices", selection, len(result), _nonzero(exclusions), detail)
     return result
 
 

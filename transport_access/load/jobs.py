@@ -34,7 +34,13 @@ import pandas as pd
 from transport_access._log import get_logger
 from transport_access.errors import FileFormatError, InvalidValueError, MissingColumnError
 from transport_access.load._columns import find_column, to_number
-from transport_access.load.lsoa import _check_exists, _few, read_csv_checked, sniff_text_file
+from transport_access.load.lsoa import (
+    _check_exists,
+    _few,
+    _nonzero,
+    read_csv_checked,
+    sniff_text_file,
+)
 from transport_access.report import DataReport
 
 log = get_logger(__name__)
@@ -121,7 +127,7 @@ def load_jobs(
     sniff_text_file(path, "jobs (nomis BRES CSV)")
     lines = _head_lines(path)
     exclusions: dict[str, int] = {}
-    if any("GEOGRAPHY_CODE" in line and "OBS_VALUE" in line for line in lines[:3]):
+    if any("GEOGRAPHY_CODE" in line or "OBS_VALUE" in line for line in lines[:1]):
         jobs, date = _read_api_layout(path, exclusions)
     else:
         jobs, date = _read_web_layout(path, exclusions)
@@ -160,7 +166,7 @@ def load_jobs(
         + f"; {jobs['jobs'].sum():,.0f} jobs; {n_suppressed} suppressed (kept, jobs NaN)"
     )
     if report is not None:
-        report.add("jobs", Path(path).name, len(jobs), exclusions, detail)
+        report.add("jobs", Path(path).name, len(jobs), _nonzero(exclusions), detail)
     return jobs
 
 
@@ -280,7 +286,7 @@ def _read_web_layout(path: Path, exclusions: dict[str, int]) -> tuple[pd.DataFra
     if header_at is None:
         raise FileFormatError(
             path,
-            "is neither the nomis API CSV layout (no GEOGRAPHY_CODE and OBS_VALUE columns) nor "
+            "is neither the nomis API CSV layout (no GEOGRAPHY_CODE or OBS_VALUE column) nor "
             "a nomis web download (no header row naming 'super output area' or 'workplace "
             "zone').",
             "Download BRES from nomis as CSV by LSOA or workplace zone.",

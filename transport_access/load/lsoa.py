@@ -204,7 +204,7 @@ def load_lsoas(
         if n:
             log.warning("lsoas: excluded %d LSOA(s) %s", n, why)
     if report is not None:
-        report.add("lsoas", ", ".join(codes), len(result), exclusions, detail)
+        report.add("lsoas", ", ".join(codes), len(result), _nonzero(exclusions), detail)
     return result
 
 
@@ -294,7 +294,7 @@ def load_lsoa_boundaries(
     columns = ["lsoa_code"] + (["lsoa_name"] if "lsoa_name" in frame else []) + ["geometry"]
     result = frame[columns].sort_values("lsoa_code", ignore_index=True)
     if report is not None:
-        report.add("lsoa boundaries", Path(path).name, len(result), exclusions)
+        report.add("lsoa boundaries", Path(path).name, len(result), _nonzero(exclusions))
     return result
 
 
@@ -873,6 +873,11 @@ def _check_unique(codes: pd.Series, path: PathLike, column: str) -> None:
             f"{_few(codes[dup].unique())} (at lines {lines}).",
             "Each code must appear once; remove the duplicate rows or fix the codes.",
         )
+
+
+def _nonzero(counts: dict[str, int]) -> dict[str, int]:
+    """Keep the reasons that excluded something (the report shows no zero counts)."""
+    return {why: int(n) for why, n in counts.items() if n}
 
 
 def _few(values: Iterable[Any], n: int = 5) -> str:

@@ -41,7 +41,7 @@ import pandas as pd
 from transport_access._log import get_logger
 from transport_access.errors import OutsideStudyAreaError
 from transport_access.load._columns import find_column, to_number
-from transport_access.load.lsoa import read_csv_checked
+from transport_access.load.lsoa import _nonzero, read_csv_checked
 from transport_access.report import DataReport
 
 if TYPE_CHECKING:
@@ -263,7 +263,7 @@ def load_schools(
     if missing_pupils:
         detail += f"; {missing_pupils} without a pupil count (kept, pupils NaN)"
     if report is not None:
-        report.add("schools", dataset_area, len(result), exclusions, detail)
+        report.add("schools", dataset_area, len(result), _nonzero(exclusions), detail)
     return result
 
 
