@@ -58,7 +58,7 @@ def test_web_download_layout(jobs_dir):
 def test_workplace_zones_summed_to_lsoas_through_a_lookup(jobs_dir):
     report = DataReport()
     jobs = load_jobs(
-        jobs_dir / "bres_api_wz2011.csv", zones=jobs_dir / "wz11_to_lsoa11.csv", report=report
+        jobs_dir / "bres_api_wz2011.csv", lookup=jobs_dir / "wz11_to_lsoa11.csv", report=report
     )
     assert jobs[["zone_code", "zone_type", "jobs"]].values.tolist() == [
         ["E01020398", "lsoa2011", 475.0],  # 400 + 75
@@ -68,6 +68,7 @@ def test_workplace_zones_summed_to_lsoas_through_a_lookup(jobs_dir):
 
 
 def test_workplace_zones_kept_with_centroids(jobs_dir):
+    # a path given as zones is taken as the lookup (the earlier form of the argument)
     jobs = load_jobs(jobs_dir / "bres_api_wz2011.csv", zones=jobs_dir / "wz11_centroids.csv")
     assert list(jobs["zone_type"]) == ["wz2011"] * 4
     assert list(jobs.columns) == ["zone_code", "zone_type", "jobs", "suppressed", "lon", "lat"]
@@ -75,6 +76,34 @@ def test_workplace_zones_kept_with_centroids(jobs_dir):
     assert jobs["lon"].iloc[0] == pytest.approx(-2.4404, abs=1e-3)
     assert jobs["lat"].iloc[0] == pytest.approx(50.7133, abs=1e-3)
     assert jobs["suppressed"].tolist() == [False, False, False, True]
+
+
+def test_study_zones_filter_rows_and_log_absent_zones(jobs_dir, caplog):
+    import pandas as pd
+
+    report = DataReport()
+    study = pd.Series(["E01020398", "E01020400", "E01099999"], name="lsoa_code")
+    with caplog.at_level(logging.WARNING, logger="transport_access"):
+        jobs = load_jobs(jobs_dir / "bres_api_lsoa2011.csv", zones=study, report=report)
+    assert list(jobs["zone_code"]) == ["E01020398", "E01020400"]
+    assert report.entries[0].exclusions["outside the study zones"] == 2
+    assert "1 study zones without a jobs row" in report.entries[0].detail
+    assert "E01099999" in caplog.text
+
+
+def test_workplace_zones_summed_then_filtered_to_study_lsoas(jobs_dir):
+    jobs = load_jobs(
+        jobs_dir / "bres_api_wz2011.csv", lookup=jobs_dir / "wz11_to_lsoa11.csv",
+        zones=["E01020399"],
+    )
+    assert jobs[["zone_code", "jobs"]].values.tolist() == [["E01020399", 1200.0]]
+
+
+def test_study_zones_of_another_vintage_are_an_error(jobs_dir):
+    from transport_access.errors import OutsideStudyAreaError
+
+    with pytest.raises(OutsideStudyAreaError, match=r"bres_api_lsoa2011.csv.*lsoa2011"):
+        load_jobs(jobs_dir / "bres_api_lsoa2011.csv", zones=["E01034378", "E01034379"])
 
 
 def test_no_jobs_file_says_measures_are_skipped(caplog):

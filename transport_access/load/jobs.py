@@ -26,13 +26,19 @@ import gzip
 import io
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from transport_access._log import get_logger
-from transport_access.errors import FileFormatError, InvalidValueError, MissingColumnError
+from transport_access.errors import (
+    FileFormatError,
+    InvalidValueError,
+    MissingColumnError,
+    OutsideStudyAreaError,
+)
 from transport_access.load._columns import find_column, to_number
 from transport_access.load.lsoa import (
     _check_exists,
@@ -57,7 +63,8 @@ _TRUE = {"t", "true", "1", "y", "yes"}
 def load_jobs_optional(
     path: PathLike | None,
     *,
-    zones: PathLike | None = None,
+    zones: PathLike | Iterable[str] | None = None,
+    lookup: PathLike | None = None,
     report: DataReport | None = None,
 ) -> pd.DataFrame | None:
     """Load jobs when a file is configured; otherwise say plainly that job measures are skipped.
@@ -66,7 +73,9 @@ def load_jobs_optional(
     ----------
     path : path-like or None
         The nomis BRES CSV (study key ``data.jobs``), or None.
-    zones : path-like, optional
+    zones : iterable of str or path-like, optional
+        As for :func:`load_jobs`.
+    lookup : path-like, optional
         As for :func:`load_jobs`.
     report : DataReport, optional
         As for :func:`load_jobs`.
@@ -79,13 +88,14 @@ def load_jobs_optional(
     if path is None:
         log.info("No jobs file configured (data.jobs): job accessibility measures will be skipped")
         return None
-    return load_jobs(path, zones=zones, report=report)
+    return load_jobs(path, zones=zones, lookup=lookup, report=report)
 
 
 def load_jobs(
     path: PathLike,
     *,
-    zones: PathLike | None = None,
+    zones: PathLike | Iterable[str] | None = None,
+    lookup: PathLike | None = None,
     report: DataReport | None = None,
 ) -> pd.DataFrame:
     """Load BRES job counts per LSOA or workplace zone from a nomis CSV.
@@ -94,7 +104,11 @@ def load_jobs(
     ----------
     path : path-like
         nomis CSV in the API/bulk layout or the web download layout (module docstring).
-    zones : path-like, optional
+    zones : iterable of str or path-like, optional
+        The study's zone codes (for example ``lsoas["lsoa_code"]``): rows for other zones
+        are left out and counted, study zones absent from the file are logged. A path here
+        is taken as ``lookup`` (earlier form of this argument).
+    lookup : path-like, optional
         A CSV about the zones, read by header:
 
         * with a workplace-zone code column (``wz11cd``) and an LSOA code column
@@ -113,7 +127,7 @@ def load_jobs(
         One row per zone, sorted by ``zone_code``. Columns: ``zone_code`` (str, GSS code),
         ``zone_type`` (str, one of :data:`ZONE_TYPES`), ``jobs`` (float, BRES employment
         count as rounded by nomis; NaN when suppressed), ``suppressed`` (bool); plus ``lon``
-        and ``lat`` (float, degrees, EPSG:4326; NaN when not in ``zones``) when ``zones``
+        and ``lat`` (float, degrees, EPSG:4326; NaN when not in ``lookup``) when ``lookup``
         has coordinates. ``attrs["date"]`` holds the BRES year.
 
     Raises
@@ -122,6 +136,9 @@ def load_jobs(
         Absent file, unknown layout, or a required column missing.
     InvalidValueError
         A zone appears more than once after the filters, or negative counts.
+    OutsideStudyAreaError
+        ``zones`` is given and no row of the file is for one of them (another area, or LSOA
+        2011 codes against a 2021 study).
     """
     path = _check_exists(path, "jobs (nomis BRES)")
     sniff_text_file(path, "jobs (nomis BRES CSV)")
@@ -148,8 +165,13 @@ def load_jobs(
             "Check the OBS_VALUE / count column.",
         )
 
+    if isinstance(zones, str | os.PathLike):
+        lookup, zones = zones, None
+    if lookup is not None:
+        jobs = _apply_zones(jobs, lookup, exclusions)
+    n_absent = 0
     if zones is not None:
-        jobs = _apply_zones(jobs, zones, exclusions)
+        jobs, n_absent = _keep_study_zones(jobs, zones, path, exclusions)
 
     jobs = jobs.sort_values("zone_code", ignore_index=True)
     jobs.attrs["date"] = date
@@ -165,6 +187,8 @@ def load_jobs(
         + ", ".join(f"{t} {int(n)}" for t, n in types.items())
         + f"; {jobs['jobs'].sum():,.0f} jobs; {n_suppressed} suppressed (kept, jobs NaN)"
     )
+    if n_absent:
+        detail += f"; {n_absent} study zones without a jobs row"
     if report is not None:
         report.add("jobs", Path(path).name, len(jobs), _nonzero(exclusions), detail)
     return jobs
@@ -342,7 +366,31 @@ def _drop_other_geographies(
 
 
 # ---------------------------------------------------------------------------------------
-# Zones: workplace zone -> LSOA lookup, or zone locations
+# Zones: the study's zones, workplace zone -> LSOA lookup, or zone locations
+
+
+def _keep_study_zones(
+    jobs: pd.DataFrame, zones: Iterable[str], path: Path, exclusions: dict[str, int]
+) -> tuple[pd.DataFrame, int]:
+    wanted = {str(z) for z in zones}
+    inside = jobs["zone_code"].isin(wanted)
+    if wanted and not inside.any():
+        types = sorted(set(jobs["zone_type"]))
+        raise OutsideStudyAreaError(
+            path,
+            f"none of its {len(jobs):,} zones ({', '.join(types)}) is one of the study's "
+            f"{len(wanted):,} zones (e.g. {_few(sorted(wanted), 3)}).",
+            "Download BRES for the study's local authorities and LSOA vintage, or give a "
+            "workplace zone lookup (lookup=...).",
+        )
+    exclusions["outside the study zones"] = int((~inside).sum())
+    missing = sorted(wanted - set(jobs["zone_code"]))
+    if missing:
+        log.warning(
+            "%s: %d study zone(s) have no jobs row (they count as no jobs): %s",
+            path, len(missing), _few(missing),
+        )
+    return jobs[inside], len(missing)
 
 
 def _apply_zones(jobs: pd.DataFrame, zones: PathLike, exclusions: dict[str, int]) -> pd.DataFrame:
