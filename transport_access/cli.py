@@ -153,6 +153,93 @@ def demo(
         typer.echo(f"  {path}")
 
 
+@app.command()
+def matrix(
+    origins: Annotated[Path, typer.Option("--origins", help="CSV with id,lon,lat")],
+    destinations: Annotated[Path, typer.Option("--destinations", help="CSV with id,lon,lat")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.csv or FILE.parquet")],
+    gtfs: Annotated[
+        list[Path] | None, typer.Option("--gtfs", help="GTFS feed (zip or folder); repeatable")
+    ] = None,
+    osm: Annotated[Path | None, typer.Option("--osm", help="OpenStreetMap .osm.pbf")] = None,
+    no_streets: Annotated[
+        bool, typer.Option("--no-streets", help="straight lines x circuity instead of streets")
+    ] = False,
+    date: Annotated[str | None, typer.Option("--date", help="service day YYYY-MM-DD")] = None,
+    departure: Annotated[str, typer.Option("--departure", help="window start HH:MM")] = "07:00",
+    window: Annotated[int, typer.Option("--window", help="departure minutes in the window")] = 60,
+    modes: Annotated[
+        str, typer.Option("--modes", help="walk,transit | walk | cycle | car")
+    ] = "walk,transit",
+    percentiles: Annotated[str, typer.Option("--percentiles", help="e.g. 50,90")] = "50",
+    expanded: Annotated[
+        bool, typer.Option("--expanded", help="one row per departure minute")
+    ] = False,
+    arrive_by: Annotated[
+        str | None,
+        typer.Option("--arrive-by", help="latest departure arriving by HH:MM (walk,transit)"),
+    ] = None,
+    max_walk_min: Annotated[float, typer.Option("--max-walk-min")] = 20.0,
+    walk_speed_kmh: Annotated[float, typer.Option("--walk-speed-kmh")] = 4.8,
+    cycle_speed_kmh: Annotated[float, typer.Option("--cycle-speed-kmh")] = 16.0,
+    max_rides: Annotated[int, typer.Option("--max-rides")] = 4,
+    board_slack_s: Annotated[int, typer.Option("--board-slack-s")] = 60,
+    max_time_min: Annotated[float, typer.Option("--max-time-min")] = 120.0,
+    circuity: Annotated[float, typer.Option("--circuity")] = 1.3,
+    engine: Annotated[str, typer.Option("--engine", help="embedded | r5")] = "embedded",
+    r5_classpath: Annotated[
+        str | None, typer.Option("--r5-classpath", help="R5 jar for --engine r5")
+    ] = None,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Travel-time matrix between two point sets (CSV or Parquet out)."""
+    _setup(verbose, quiet)
+    from transport_access.routing import api
+
+    if osm is not None and no_streets:
+        raise typer.BadParameter("give either --osm or --no-streets, not both")
+    if osm is None and not no_streets:
+        raise typer.BadParameter("give --osm PBF for street routing, or --no-streets")
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise typer.BadParameter(f"--out must end in .csv or .parquet, got {out.name}")
+    if r5_classpath:
+        import os
+
+        os.environ["TRANSPORT_ACCESS_R5_CLASSPATH"] = r5_classpath
+    mode_list = [m for m in modes.split(",") if m.strip()]
+    street_modes = sorted({"walk"} | {m for m in mode_list if m in api.STREET_MODES})
+    network = api.build_transport_network(osm=osm, gtfs=gtfs or [], street_modes=street_modes)
+    points_o = api.read_points(origins, what="origins")
+    points_d = api.read_points(destinations, what="destinations")
+    params = dict(
+        max_walk_min=max_walk_min, walk_speed_kmh=walk_speed_kmh,
+        cycle_speed_kmh=cycle_speed_kmh, max_rides=max_rides, board_slack_s=board_slack_s,
+        max_time_min=max_time_min, circuity=circuity,
+    )
+    if arrive_by is not None:
+        table = api.arrive_by_matrix(
+            network, points_o, points_d, date=date, arrive_by=arrive_by, **params
+        )
+    elif expanded:
+        table = api.expanded_travel_time_matrix(
+            network, points_o, points_d, modes=mode_list, date=date, departure=departure,
+            window_min=window, **params,
+        )
+    else:
+        table = api.travel_time_matrix(
+            network, points_o, points_d, modes=mode_list, date=date, departure=departure,
+            window_min=window, percentiles=[int(p) for p in percentiles.split(",")],
+            engine=engine, **params,
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        table.to_parquet(out, index=False)
+    else:
+        table.to_csv(out, index=False)
+    typer.echo(f"{len(table):,} rows written to {out} (streets: {network.street_model})")
+
+
 def main() -> None:
     """Entry point of the ``transport-access`` command."""
     from transport_access.errors import TransportAccessError

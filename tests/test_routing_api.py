@@ -1,0 +1,237 @@
+"""The public routing API and the `matrix` command, on a hand-made feed with known answers."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from transport_access.errors import (
+    InvalidValueError,
+    NoIDColumnError,
+    NonUniqueIDError,
+    NoServiceError,
+)
+from transport_access.routing import api
+from transport_access.routing.straight_line import haversine_m
+
+# Two stops 2 km apart on one east-west line: walking between them (2 km x 1.3 at 4.8 km/h
+# = 32.5 min) is beyond the 20-minute walk limit, so every trip must ride.
+A = (-2.4400, 50.7100)
+B_LON = A[0] + 2000 / (111_320 * math.cos(math.radians(A[1])))
+B = (B_LON, A[1])
+
+
+def write_line_feed(folder: Path, *, first: str = "07:00", last: str = "09:00",
+                    headway_min: int = 10, ride_min: int = 5) -> Path:
+    """A GTFS folder: route L from A to B every ``headway_min`` minutes, weekdays of 2024."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "agency.txt").write_text(
+        "agency_id,agency_name,agency_url,agency_timezone\nX,Test Buses,https://example.org,"
+        "Europe/London\n"
+    )
+    (folder / "stops.txt").write_text(
+        f"stop_id,stop_name,stop_lat,stop_lon\nA,Stop A,{A[1]},{A[0]}\nB,Stop B,{B[1]},{B[0]}\n"
+    )
+    (folder / "routes.txt").write_text(
+        "route_id,agency_id,route_short_name,route_long_name,route_type\nL,X,L,Line,3\n"
+    )
+    (folder / "calendar.txt").write_text(
+        "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,"
+        "end_date\nWK,1,1,1,1,1,0,0,20240101,20241231\n"
+    )
+    h0, m0 = map(int, first.split(":"))
+    h1, m1 = map(int, last.split(":"))
+    trips, times = ["route_id,service_id,trip_id"], [
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence"
+    ]
+    for k, start in enumerate(range(h0 * 60 + m0, h1 * 60 + m1 + 1, headway_min)):
+        end = start + ride_min
+        trips.append(f"L,WK,t{k}")
+        dep, arr = f"{start // 60:02d}:{start % 60:02d}:00", f"{end // 60:02d}:{end % 60:02d}:00"
+        times.append(f"t{k},{dep},{dep},A,1")
+        times.append(f"t{k},{arr},{arr},B,2")
+    (folder / "trips.txt").write_text("\n".join(trips) + "\n")
+    (folder / "stop_times.txt").write_text("\n".join(times) + "\n")
+    return folder
+
+
+@pytest.fixture()
+def line_network(tmp_path: Path) -> api.TransportNetwork:
+    return api.build_transport_network(gtfs=[write_line_feed(tmp_path / "line")])
+
+
+ORIGIN = pd.DataFrame({"id": ["home"], "lon": [A[0]], "lat": [A[1]]})
+DEST = pd.DataFrame({"id": ["school"], "lon": [B[0]], "lat": [B[1]]})
+
+
+def test_walk_between_stops_is_beyond_the_walk_limit():
+    walk_min = haversine_m(A[0], A[1], B[0], B[1]) * 1.3 / (4.8 / 3.6) / 60
+    assert 32 < walk_min < 33
+
+
+def test_expanded_matrix_has_one_time_per_minute(line_network):
+    table = api.expanded_travel_time_matrix(
+        line_network, ORIGIN, DEST, date="2024-03-04", departure="07:00", window_min=10
+    )
+    # At 07:00 the 07:00 bus needs the rider at the stop by 06:59 (60 s slack): take 07:10.
+    assert table["departure_time"].tolist() == [f"07:{m:02d}" for m in range(10)]
+    assert table["travel_time_s"].tolist() == [(15 - m) * 60 for m in range(10)]
+
+
+def test_percentiles_are_nearest_rank(line_network):
+    table = api.travel_time_matrix(
+        line_network, ORIGIN, DEST, date="2024-03-04", departure="07:00", window_min=10,
+        percentiles=[10, 50, 90, 100],
+    )
+    row = table.iloc[0]
+    assert (row.from_id, row.to_id) == ("home", "school")
+    # times 15, 14, ..., 6 minutes; nearest rank index ceil(p/100 * 10) - 1
+    assert row.travel_time_p10 == 6
+    assert row.travel_time_p50 == 10
+    assert row.travel_time_p90 == 14
+    assert row.travel_time_p100 == 15
+
+
+def test_board_slack_and_max_time_change_the_answer(line_network):
+    no_slack = api.expanded_travel_time_matrix(
+        line_network, ORIGIN, DEST, date="2024-03-04", departure="07:00", window_min=1,
+        board_slack_s=0,
+    )
+    assert no_slack["travel_time_s"].tolist() == [5 * 60]
+    short = api.travel_time_matrix(
+        line_network, ORIGIN, DEST, date="2024-03-04", departure="07:00", window_min=1,
+        max_time_min=10,
+    )
+    assert np.isnan(short["travel_time_p50"].iloc[0])
+
+
+def test_unreachable_is_nan_and_walk_only_needs_no_timetable(line_network):
+    late = api.travel_time_matrix(
+        line_network, ORIGIN, DEST, date="2024-03-04", departure="10:00", window_min=5
+    )
+    assert np.isnan(late["travel_time_p50"].iloc[0])
+    walk = api.travel_time_matrix(line_network, ORIGIN, DEST, modes=["walk"])
+    expected_s = round(haversine_m(A[0], A[1], B[0], B[1]) * 1.3 / (4.8 / 3.6))
+    assert walk["travel_time_p50"].iloc[0] == pytest.approx(expected_s / 60)
+
+
+def test_window_after_the_last_departure_warns(line_network, caplog):
+    api.travel_time_matrix(
+        line_network, ORIGIN, DEST, date="2024-03-04", departure="22:00", window_min=5
+    )
+    assert "after the last departure" in caplog.text
+
+
+def test_arrive_by_finds_the_latest_departure(line_network):
+    table = api.arrive_by_matrix(
+        line_network, ORIGIN, DEST, date="2024-03-04", arrive_by="08:45"
+    )
+    # The 08:40 bus arrives 08:45; the rider must be at the stop by 08:39.
+    assert table["latest_departure"].tolist() == ["08:39"]
+    assert table["travel_time_min"].tolist() == [6.0]
+
+
+def test_a_day_without_service_is_an_error(line_network):
+    with pytest.raises(NoServiceError):
+        api.travel_time_matrix(
+            line_network, ORIGIN, DEST, date="2024-03-09", departure="07:00", window_min=5
+        )
+
+
+@pytest.mark.parametrize(
+    ("points", "error", "words"),
+    [
+        (pd.DataFrame({"lon": [0.0], "lat": [50.0]}), NoIDColumnError, "no 'id' column"),
+        (pd.DataFrame({"id": ["a", "a"], "lon": [0.0, 0.1], "lat": [50.0, 50.0]}),
+         NonUniqueIDError, "repeated: ['a']"),
+        (pd.DataFrame({"id": ["a", None], "lon": [0.0, 0.1], "lat": [50.0, 50.0]}),
+         InvalidValueError, "missing id"),
+        (pd.DataFrame({"id": ["e"], "lon": [359_000.0], "lat": [107_000.0]}),
+         InvalidValueError, "eastings and northings"),
+    ],
+)
+def test_bad_points_are_named(line_network, points, error, words):
+    with pytest.raises(error) as info:
+        api.travel_time_matrix(line_network, points, DEST, date="2024-03-04")
+    assert words in str(info.value)
+
+
+def test_bad_modes_and_missing_date(line_network):
+    with pytest.raises(InvalidValueError, match="choose from"):
+        api.travel_time_matrix(line_network, ORIGIN, DEST, modes=["bus"], date="2024-03-04")
+    with pytest.raises(InvalidValueError, match="one at a time"):
+        api.travel_time_matrix(line_network, ORIGIN, DEST, modes=["walk", "car"])
+    with pytest.raises(InvalidValueError, match="service date"):
+        api.travel_time_matrix(line_network, ORIGIN, DEST, modes=["walk", "transit"])
+
+
+def test_r5_engine_explains_what_is_missing(line_network):
+    from transport_access.routing.r5 import R5UnavailableError, r5_status
+
+    ok, reason = r5_status()
+    if ok:
+        pytest.skip("R5 is available here; the comparison test covers it")
+    with pytest.raises(R5UnavailableError) as info:
+        api.travel_time_matrix(line_network, ORIGIN, DEST, date="2024-03-04", engine="r5")
+    assert reason in str(info.value)
+
+
+def test_r5_agrees_with_the_embedded_engine_where_available(shared_data: Path):
+    from transport_access.routing.r5 import r5_status
+
+    ok, reason = r5_status()
+    if not ok:
+        pytest.skip(f"R5 unavailable: {reason}")
+    poa = shared_data / "porto-alegre"
+    network = api.build_transport_network(osm=poa / "poa_osm.pbf", gtfs=[poa / "poa_eptc.zip"])
+    cells = pd.read_csv(poa / "poa_hexgrid.csv", dtype={"id": str}).head(20)
+    ours = api.travel_time_matrix(network, cells, cells, date="2019-05-13", departure="14:00")
+    theirs = api.travel_time_matrix(
+        network, cells, cells, date="2019-05-13", departure="14:00", engine="r5"
+    )
+    both = ours.merge(theirs, on=["from_id", "to_id"], suffixes=("", "_r5")).dropna()
+    assert len(both) > 0
+    assert (both["travel_time_p50"] - both["travel_time_p50_r5"]).abs().median() < 5
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "transport_access.cli", *args],
+        capture_output=True, text=True, cwd=PROJECT_ROOT,
+    )
+
+
+def test_matrix_command_writes_csv_and_parquet(tmp_path: Path):
+    feed = write_line_feed(tmp_path / "line")
+    ORIGIN.to_csv(tmp_path / "o.csv", index=False)
+    DEST.to_csv(tmp_path / "d.csv", index=False)
+    common = ["matrix", "--gtfs", str(feed), "--no-streets", "--origins", str(tmp_path / "o.csv"),
+              "--destinations", str(tmp_path / "d.csv"), "--date", "2024-03-04",
+              "--departure", "07:00", "--window", "10", "-q"]
+    result = _run_cli(*common, "--percentiles", "50,90", "--out", str(tmp_path / "m.csv"))
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "m.csv")
+    assert table.columns.tolist() == ["from_id", "to_id", "travel_time_p50", "travel_time_p90"]
+    assert table[["travel_time_p50", "travel_time_p90"]].iloc[0].tolist() == [10.0, 14.0]
+
+    result = _run_cli(*common, "--expanded", "--out", str(tmp_path / "e.parquet"))
+    assert result.returncode == 0, result.stderr
+    expanded = pd.read_parquet(tmp_path / "e.parquet")
+    assert len(expanded) == 10 and expanded["travel_time_s"].iloc[0] == 900
+
+
+def test_matrix_command_reports_bad_input_without_traceback(tmp_path: Path):
+    ORIGIN.to_csv(tmp_path / "o.csv", index=False)
+    result = _run_cli("matrix", "--no-streets", "--origins", str(tmp_path / "o.csv"),
+                      "--destinations", str(tmp_path / "missing.csv"),
+                      "--out", str(tmp_path / "m.csv"))
+    assert result.returncode == 2
+    assert "missing.csv: destinations file does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
