@@ -25,6 +25,7 @@ from transport_access.load.gtfs import (
     busiest_weekday,
     check_feed,
     choose_service_day,
+    daily_trip_counts,
     feed_date_range,
     load_timetables,
     merge_feeds,
@@ -173,6 +174,16 @@ def test_service_ids_and_trips_on(mini) -> None:
     assert trips_on(mini, dt.date(2024, 1, 17)) == 5
     assert trips_on(mini, dt.date(2024, 1, 20)) == 1
     assert feed_date_range(mini) == (dt.date(2024, 1, 1), dt.date(2024, 1, 31))
+
+
+def test_daily_counts_follow_the_calendar_rule(mini) -> None:
+    first, last = dt.date(2023, 12, 30), dt.date(2024, 2, 2)
+    counts = daily_trip_counts(mini, first, last)
+    expected = [trips_on(mini, day) for day in counts.index]
+    assert counts.tolist() == expected
+    assert counts[dt.date(2024, 1, 15)] == 0
+    assert counts[dt.date(2024, 1, 17)] == 5
+    assert counts[dt.date(2024, 2, 1)] == 0
 
 
 def test_busiest_weekday(mini) -> None:

@@ -14,7 +14,7 @@ from transport_access.report import DataReport
 
 def test_mini_file_keeps_active_stops_with_coordinates(fixtures: Path) -> None:
     report = DataReport()
-    stops = load_naptan(fixtures / "naptan_mini.csv", report=report)
+    stops = load_naptan(fixtures / "txc" / "naptan_mini.csv", report=report)
 
     assert list(stops.columns) == NAPTAN_COLUMNS
     assert stops.crs.to_epsg() == 4326
@@ -41,7 +41,7 @@ def test_mini_file_keeps_active_stops_with_coordinates(fixtures: Path) -> None:
 
 def test_status_found_by_values_when_header_is_short(fixtures: Path, tmp_path: Path) -> None:
     # Drop the last header name: the data rows now have one field more than the header.
-    lines = (fixtures / "naptan_mini.csv").read_text().splitlines()
+    lines = (fixtures / "txc" / "naptan_mini.csv").read_text().splitlines()
     lines[0] = lines[0].rsplit(",", 1)[0]
     path = tmp_path / "120Stops.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -53,7 +53,7 @@ def test_status_found_by_values_when_header_is_short(fixtures: Path, tmp_path: P
 
 
 def test_no_status_column_is_an_error(fixtures: Path, tmp_path: Path) -> None:
-    lines = (fixtures / "naptan_mini.csv").read_text().splitlines()
+    lines = (fixtures / "txc" / "naptan_mini.csv").read_text().splitlines()
     cut = [line.rsplit(",", 1)[0] for line in lines]
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(cut) + "\n")
@@ -69,11 +69,11 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_area_filter_reports_outside(fixtures: Path) -> None:
     report = DataReport()
     area = box(-2.45, 50.70, -2.43, 50.72)
-    stops = load_naptan(fixtures / "naptan_mini.csv", area=area, report=report)
+    stops = load_naptan(fixtures / "txc" / "naptan_mini.csv", area=area, report=report)
     assert stops["atco_code"].tolist() == ["1200TEST0001", "1200TEST0002"]
     assert report.entries[0].exclusions["outside area"] == 1
 
-    wide = load_naptan(fixtures / "naptan_mini.csv", area=area, buffer_km=1.0)
+    wide = load_naptan(fixtures / "txc" / "naptan_mini.csv", area=area, buffer_km=1.0)
     assert len(wide) == 3
 
 

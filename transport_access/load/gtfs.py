@@ -129,6 +129,14 @@ def _parse_ymd(value: str) -> dt.date:
     return dt.datetime.strptime(str(value), "%Y%m%d").date()
 
 
+def _parse_time(value: str) -> float:
+    try:
+        hours, minutes, seconds = value.strip().split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except (AttributeError, ValueError):
+        return np.nan
+
+
 def time_to_seconds(times: pd.Series) -> pd.Series:
     """Seconds after midnight of the service day for GTFS times ``"H:MM:SS"`` (NaN if empty).
 
@@ -142,11 +150,10 @@ def time_to_seconds(times: pd.Series) -> pd.Series:
     pandas.Series of float
         Same index; NaN where the time is empty or malformed.
     """
-    parts = times.astype("string").str.strip().str.split(":", expand=True)
-    if parts.shape[1] != 3:
-        return pd.Series(np.nan, index=times.index, dtype=float)
-    numbers = parts.apply(lambda col: pd.to_numeric(col, errors="coerce")).astype(float)
-    return numbers[0] * 3600 + numbers[1] * 60 + numbers[2]
+    # Feeds repeat few distinct times over many rows: parse each distinct value once.
+    codes, uniques = pd.factorize(times, use_na_sentinel=True)
+    parsed = np.array([_parse_time(value) for value in uniques] + [np.nan], dtype=float)
+    return pd.Series(parsed[codes], index=times.index, dtype=float)
 
 
 # --------------------------------------------------------------------------- reading
@@ -388,6 +395,62 @@ def trips_on(feed: gtfs_kit.Feed, date: dt.date) -> int:
     return int(feed.trips["service_id"].astype(str).isin(running).sum())
 
 
+def daily_trip_counts(feed: gtfs_kit.Feed, first: dt.date, last: dt.date) -> pd.Series:
+    """Trips running on each date from ``first`` to ``last``, by the rule of service_ids_on.
+
+    Parameters
+    ----------
+    feed : gtfs_kit.Feed
+    first, last : datetime.date
+        Inclusive range.
+
+    Returns
+    -------
+    pandas.Series of int
+        Indexed by ``datetime.date``.
+    """
+    dates = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    per_service = feed.trips["service_id"].astype(str).value_counts()
+    services = list(per_service.index)
+    if not services or not dates:
+        return pd.Series(0, index=pd.Index(dates, dtype=object), dtype=int)
+    position = {sid: k for k, sid in enumerate(services)}
+    ymd = np.array([int(_ymd(d)) for d in dates])
+    weekday = np.array([d.weekday() for d in dates])
+    running = np.zeros((len(services), len(dates)), dtype=bool)
+
+    calendar = feed.calendar
+    if calendar is not None and len(calendar):
+        rows = calendar[calendar["service_id"].astype(str).isin(position)]
+        flags = np.column_stack(
+            [pd.to_numeric(rows[d], errors="coerce").fillna(0).to_numpy() == 1 for d in _WEEKDAYS]
+        )
+        start = pd.to_numeric(rows["start_date"], errors="coerce").to_numpy()
+        end = pd.to_numeric(rows["end_date"], errors="coerce").to_numpy()
+        for k, sid in enumerate(rows["service_id"].astype(str)):
+            running[position[sid]] |= flags[k, weekday] & (start[k] <= ymd) & (ymd <= end[k])
+
+    dates_table = feed.calendar_dates
+    if dates_table is not None and len(dates_table):
+        column = {int(v): k for k, v in enumerate(ymd)}
+        kinds = pd.to_numeric(dates_table["exception_type"], errors="coerce").to_numpy()
+        days = pd.to_numeric(dates_table["date"], errors="coerce").to_numpy()
+        ids = dates_table["service_id"].astype(str).to_numpy()
+        removals = []
+        for sid, day, kind in zip(ids, days, kinds, strict=True):
+            if sid in position and day in column:
+                if kind == 1:
+                    running[position[sid], column[day]] = True
+                elif kind == 2:
+                    removals.append((position[sid], column[day]))
+        # Removals win over additions on the same day, as in service_ids_on.
+        for row, col in removals:
+            running[row, col] = False
+
+    counts = per_service.to_numpy() @ running
+    return pd.Series(counts.astype(int), index=pd.Index(dates, dtype=object))
+
+
 def busiest_weekday(feed: gtfs_kit.Feed, *, exclude: Iterable[dt.date] = ()) -> dt.date:
     """The Monday-to-Friday date with the most trips in the feed's date range.
 
@@ -409,18 +472,14 @@ def busiest_weekday(feed: gtfs_kit.Feed, *, exclude: Iterable[dt.date] = ()) -> 
         No weekday of the feed's date range (outside ``exclude``) has any trip.
     """
     first, last = feed_date_range(feed)
+    counts = daily_trip_counts(feed, first, last)
     skipped = set(exclude)
-    best_day, best_count = None, 0
-    day = first
-    while day <= last:
-        if day.weekday() < 5 and day not in skipped:
-            count = trips_on(feed, day)
-            if count > best_count:
-                best_day, best_count = day, count
-        day += dt.timedelta(days=1)
-    if best_day is None:
+    weekdays = [d for d in counts.index if d.weekday() < 5 and d not in skipped]
+    counts = counts.loc[weekdays]
+    if not len(counts) or counts.max() == 0:
         raise NoServiceError(f"no trips run on any weekday between {first} and {last}")
-    return best_day
+    # idxmax returns the first (earliest) of equal maxima.
+    return counts.idxmax()
 
 
 def choose_service_day(
