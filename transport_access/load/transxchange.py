@@ -370,14 +370,17 @@ def convert_transxchange(
             [path, naptan_csv],
             {"version": _CONVERTER_VERSION, "transx2gtfs": _transx2gtfs_version()},
         )
-        target = Path(out) if out is not None else cache_dir() / "transxchange" / f"{key}.zip"
-        summary_file = target.with_suffix(".summary.json")
-        if out is None and target.exists() and summary_file.exists():
-            log.info("%s: using the cached conversion %s", path, target)
+        cached = cache_dir() / "transxchange" / f"{key}.zip"
+        target = Path(out) if out is not None else cached
+        # What the conversion left out is kept beside the cached feed, for the report.
+        summary_file = cached.with_suffix(".summary.json")
+        if out is None and cached.exists() and summary_file.exists():
+            log.info("%s: using the cached conversion %s", path, cached)
             counts = json.loads(summary_file.read_text())
         else:
             counts = _run_transx2gtfs(path, naptan_csv, target)
-            summary_file.write_text(json.dumps(counts))
+            if out is None:
+                summary_file.write_text(json.dumps(counts))
     finally:
         naptan_csv.unlink(missing_ok=True)
 
