@@ -143,6 +143,26 @@ def test_2021_split_copies_and_merge_takes_the_most_deprived_parent(mini):
     assert list(lsoas["lad_code"]) == ["E06000058"] * 3 + ["E06000059"]
 
 
+def test_2021_with_ons_2021_centroids_uses_them_directly(mini, tmp_path):
+    centroids21 = _write(
+        tmp_path / "c21.csv", ["FID", "LSOA21CD", "x", "y"],
+        [(1, "E01000101", -1.901, 50.721), (2, "E01090001", -1.881, 50.731),
+         (3, "E01090002", -1.882, 50.732), (4, "E01090003", -2.435, 50.715)],
+    )
+    files = dict(mini, centroids=centroids21)
+    lsoas = load_lsoas(**files, local_authorities=["E06000058", "E06000059"], vintage=2021)
+    assert not lsoas["centroid_from_2011"].any()
+    assert [round(p.x, 3) for p in lsoas.geometry] == [-1.901, -1.881, -1.882, -2.435]
+
+
+def test_2011_centroids_for_a_2011_study_must_not_be_2021(mini, tmp_path):
+    centroids21 = _write(tmp_path / "c21.csv", ["lsoa21cd", "x", "y"],
+                         [("E01000103", -2.43, 50.71)])
+    with pytest.raises(FileFormatError, match="LSOA 2021 codes"):
+        load_lsoas(centroids=centroids21, imd_ranks=mini["imd_ranks"],
+                   local_authorities=["E06000059"])
+
+
 def test_2021_needs_the_lookup(mini):
     with pytest.raises(ConfigError, match="lookup"):
         load_lsoas(
