@@ -144,6 +144,11 @@ def load_study_data(study: Study, *, report: DataReport | None = None) -> StudyD
         zones=lsoas["lsoa_code"],
         report=report,
     )
+    if data.jobs is None:
+        report.add(
+            "jobs", study.area.name, 0,
+            detail="no jobs file configured (data.jobs): job accessibility is skipped",
+        )
 
     if sources.naptan:
         from transport_access.load.naptan import load_naptan
