@@ -195,6 +195,8 @@ def test_tiny_snapping(tiny, caplog: pytest.LogCaptureFixture) -> None:  # noqa:
     assert matrix[0, 0] == np.rint(expected)
     assert np.isnan(matrix[1, 0])
 
+    with pytest.raises(ValueError, match="pass speed_kmh=None"):
+        street_links(tiny, "car", lon, lat, lon, lat, speed_kmh=30, max_seconds=60)
     with pytest.raises(UnsnappablePointsError, match="none of the 1 points"):
         snap_points(tiny, "walk", lon[1:], lat[1:])
 
@@ -341,9 +343,15 @@ def _random_points(graph, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:  
 
 
 @pytest.mark.parametrize(("mode", "max_seconds"), [("walk", 1200), ("car", 600)])
-def test_links_equal_networkx(porto_alegre, mode: str, max_seconds: int) -> None:  # noqa: ANN001
+def test_links_equal_networkx(
+    porto_alegre, mode: str, max_seconds: int, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    # Small chunks, so that several searches blocks are stitched together.
+    monkeypatch.setattr("transport_access.routing.streets._MAX_CHUNK", 3)
     graph = porto_alegre[mode]
     from_lon, from_lat = _random_points(graph, 8, seed=1)
+    # Two sources on one node with different snap legs share a search.
+    from_lon[7], from_lat[7] = from_lon[0] + 0.00005, from_lat[0]
     to_lon, to_lat = _random_points(graph, 300, seed=2)
     # Some targets near the sources, so that the cut-off matters.
     to_lon[:8], to_lat[:8] = from_lon + 0.003, from_lat + 0.002
@@ -356,6 +364,7 @@ def test_links_equal_networkx(porto_alegre, mode: str, max_seconds: int) -> None
     src = snap_points(graph, mode, from_lon, from_lat)
     dst = snap_points(graph, mode, to_lon, to_lat)
     assert src.ok.all() and dst.ok.all()
+    assert src.node[7] == src.node[0] and src.distance_m[7] != src.distance_m[0]
     src_snap_s = src.distance_m / WALK_MPS
     dst_snap_s = dst.distance_m / WALK_MPS
     expected = np.full_like(got, np.nan)

@@ -168,6 +168,10 @@ def snap_points(
 
 def _speeds(mode: str, speed_kmh: float | None, snap_speed_kmh: float | None) -> tuple:
     if mode == "car":
+        if speed_kmh is not None:
+            raise ValueError(
+                "car times come from OSM maxspeed and road-class defaults; pass speed_kmh=None"
+            )
         return None, snap_speed_kmh or DEFAULT_SPEED_KMH["walk"]
     speed = speed_kmh or DEFAULT_SPEED_KMH[mode]
     return speed, snap_speed_kmh or speed
