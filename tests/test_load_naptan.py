@@ -104,3 +104,19 @@ def test_real_rail_stations_use_grid_refs_where_lonlat_missing(shared_data: Path
     assert len(stations) == 2721
     assert report.entries[0].exclusions == {"inactive": 44}
     assert stations.geometry.notna().all() and not stations.geometry.is_empty.any()
+
+
+@pytest.mark.shared_data
+def test_real_area_with_buffer(shared_data: Path) -> None:
+    import geopandas as gpd
+
+    lsoas = gpd.read_file(shared_data / "dorset" / "lsoa" / "dorset_bcp_lsoa11_bgc_wgs84.geojson")
+    folder = shared_data / "dorset" / "naptan"
+    files = [folder / f"{code}Stops.csv" for code in (120, 128, 129, 910)]
+    report = DataReport()
+    stops = load_naptan(files, area=lsoas, buffer_km=10, report=report)
+    assert len(stops) == 5017
+    outside = {e.dataset: e.exclusions.get("outside area", 0) for e in report.entries}
+    # Nearly every GB rail station is outside Dorset and BCP.
+    assert outside["NaPTAN stops 910Stops.csv"] > 2600
+    assert len(load_naptan(files, area=lsoas.union_all())) == 5000

@@ -228,15 +228,29 @@ def _as_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) 
     return [Path(p) for p in paths]
 
 
-def _area_mask(stops: gpd.GeoDataFrame, area: Any, buffer_km: float) -> np.ndarray:
-    """Stops within ``area`` (a geometry in EPSG:4326, or a GeoDataFrame/GeoSeries)."""
+def _area_shape(area: Any, buffer_km: float) -> Any:
+    """The area in British National Grid metres, buffered and prepared for point tests."""
+    import shapely
+
     if isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
         shape = area.to_crs(27700).union_all()
     else:
         shape = gpd.GeoSeries([area], crs=4326).to_crs(27700).iloc[0]
     if buffer_km > 0:
-        shape = shape.buffer(buffer_km * 1000.0)
-    return stops.to_crs(27700).within(shape).to_numpy()
+        # Simplifying first (by 1/50 of the buffer, at most 100 m) keeps buffering a detailed
+        # boundary fast; the buffer covers far more than what simplifying moves.
+        tolerance_m = min(100.0, buffer_km * 1000.0 / 50)
+        shape = shape.simplify(tolerance_m).buffer(buffer_km * 1000.0)
+    shapely.prepare(shape)
+    return shape
+
+
+def _area_mask(stops: gpd.GeoDataFrame, shape: Any) -> np.ndarray:
+    """Stops inside ``shape`` (from :func:`_area_shape`)."""
+    import shapely
+
+    projected = stops.geometry.to_crs(27700)
+    return shapely.contains_xy(shape, projected.x.to_numpy(), projected.y.to_numpy())
 
 
 def load_naptan(
@@ -277,6 +291,7 @@ def load_naptan(
     """
     tables = []
     seen: set[str] = set()
+    shape = _area_shape(area, buffer_km) if area is not None else None
     for path in _as_paths(paths):
         if not path.is_file():
             raise MissingFileError(
@@ -302,8 +317,8 @@ def load_naptan(
             geometry=gpd.points_from_xy(table["lon"], table["lat"]),
             crs=4326,
         )
-        if area is not None and len(stops):
-            inside = _area_mask(stops, area, buffer_km)
+        if shape is not None and len(stops):
+            inside = _area_mask(stops, shape)
             if (~inside).any():
                 exclusions["outside area"] = int((~inside).sum())
             stops = stops[inside]
