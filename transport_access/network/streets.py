@@ -36,6 +36,7 @@ from transport_access.network._osm import CAR_DEFAULT_SPEED_MPH, MODES
 if TYPE_CHECKING:
     import networkx as nx
     from scipy.sparse import csr_matrix
+    from scipy.spatial import cKDTree
 
     from transport_access.report import DataReport
 
@@ -157,7 +158,12 @@ class ModeNetwork:
         return graph
 
     @cached_property
-    def _kdtree(self):  # noqa: ANN202 - scipy.spatial.cKDTree, built on first snap
+    def kdtree(self) -> cKDTree:
+        """KD-tree of the nodes on the unit sphere (chord order is great-circle order).
+
+        Built on first use and kept; :func:`transport_access.routing.streets.snap_points`
+        queries it.
+        """
         from scipy.spatial import cKDTree
 
         from transport_access.routing.straight_line import _unit_xyz

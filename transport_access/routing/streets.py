@@ -138,7 +138,7 @@ def snap_points(
     node = np.full(n, -1, dtype=np.int64)
     distance_m = np.full(n, np.inf)
     if valid.any():
-        _, nearest = graph._kdtree.query(_unit_xyz(lon[valid], lat[valid]))
+        _, nearest = graph.kdtree.query(_unit_xyz(lon[valid], lat[valid]))
         node[valid] = nearest
         distance_m[valid] = haversine_m(
             lon[valid], lat[valid], graph.lon[nearest], graph.lat[nearest]
