@@ -88,3 +88,12 @@ class NoIDColumnError(TransportAccessError, KeyError):
 
 class UnsnappablePointsError(TransportAccessError, ValueError):
     """No point could be placed on the street network within the snap distance."""
+
+
+class ScenarioError(ConfigError):
+    """A scenario file is invalid or does not fit the timetable it is applied to.
+
+    The message names the scenario file, the modification's index and key, and the fix, for
+    example ``configs/scenarios/x.yaml: modifications[2] (change_frequency).routes: unknown
+    route '99'; routes in the feed: ...``.
+    """
