@@ -550,3 +550,23 @@ def test_dorset_drt_zone(dorset):
     assert links.door_to_door.n_links == inside.sum() * 7
     assert np.all(links.door_to_door.seconds >= 20 * 60)
     assert links.access.n_links == 0
+
+
+def test_dorset_study_scenarios_applied_together(dorset):
+    import dataclasses
+
+    from transport_access.scenarios.edits import apply_study_scenarios
+
+    files = ["scenarios/portland_weymouth_dorchester.yaml", "scenarios/west_dorset_drt.yaml",
+             "scenarios/withdraw_route_24.yaml"]
+    study = dorset.study.model_copy(update={"scenarios": files})
+    results = apply_study_scenarios(dataclasses.replace(dorset, study=study))
+    assert list(results) == ["portland_link", "west_dorset_drt", "withdraw_24"]
+    costs = {name: changes.cost_per_day_gbp for name, (_, changes) in results.items()}
+    assert costs["west_dorset_drt"] == 1440.0
+    assert costs["withdraw_24"] == pytest.approx(-2076.4, abs=0.1)
+    assert costs["portland_link"] > 0
+
+    twice = dorset.study.model_copy(update={"scenarios": [files[2], files[2]]})
+    with pytest.raises(ScenarioError, match="already the name of another scenario"):
+        apply_study_scenarios(dataclasses.replace(dorset, study=twice))

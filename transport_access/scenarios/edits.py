@@ -794,3 +794,52 @@ def apply_scenario(
             change.vehicle_hours, change.vehicle_km, change.cost_per_day_gbp,
         )
     return edited, changes
+
+
+def apply_study_scenarios(
+    data: Any, *, streets: Any = None
+) -> dict[str, tuple[Any, ScenarioChanges]]:
+    """Load and apply every scenario file of a study (``study.scenarios``) to its baseline.
+
+    Parameters
+    ----------
+    data : StudyData
+        From :func:`transport_access.study_data.load_study_data`: its ``feed``,
+        ``service_date`` and NaPTAN ``stops`` are used, and from its study the scenario paths
+        (relative to the study file), ``cost_per_vehicle_hour_gbp``, ``modes.circuity`` and
+        ``modes.car_speed_kmh_default`` (the fallback car speed).
+    streets : StreetNetwork, optional
+        For car times; ``None`` uses the straight-line fallback.
+
+    Returns
+    -------
+    dict of str to (gtfs_kit.Feed, ScenarioChanges)
+        Scenario name -> its edited feed and changes, in the study's order.
+
+    Raises
+    ------
+    ScenarioError
+        A scenario is invalid or does not fit the feed, or two scenarios share a name.
+    ValueError
+        The study has no timetable.
+    """
+    from transport_access.scenarios.model import load_scenario
+
+    study = data.study
+    if data.feed is None or data.service_date is None:
+        raise ValueError("the study has no timetable (data.timetables): nothing to edit")
+    results: dict[str, tuple[Any, ScenarioChanges]] = {}
+    for relative in study.scenarios:
+        scenario = load_scenario(study.resolve_scenario(relative))
+        if scenario.name in results:
+            raise ScenarioError(
+                f"{scenario.source}: name {scenario.name!r} is already the name of another "
+                "scenario of the study; names prefix the IDs they add, so they must differ."
+            )
+        results[scenario.name] = apply_scenario(
+            data.feed, scenario, stops=data.stops, streets=streets,
+            service_date=data.service_date,
+            cost_per_vehicle_hour_gbp=study.cost_per_vehicle_hour_gbp,
+            circuity=study.modes.circuity, car_speed_kmh=study.modes.car_speed_kmh_default,
+        )
+    return results
