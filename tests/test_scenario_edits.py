@@ -570,3 +570,14 @@ def test_dorset_study_scenarios_applied_together(dorset):
     twice = dorset.study.model_copy(update={"scenarios": [files[2], files[2]]})
     with pytest.raises(ScenarioError, match="already the name of another scenario"):
         apply_study_scenarios(dataclasses.replace(dorset, study=twice))
+
+
+def test_change_hours_past_midnight_writes_gtfs_hours_over_24(feed):
+    edited, changes = apply(
+        feed, {"type": "change_hours", "routes": ["2"], "last_departure": "25:10"}
+    )
+    # Route 2 runs hourly (07:10, 08:10): 17 more trips, 09:10 to 25:10.
+    assert departures(edited, "R2", 0)[-1] == "25:10:00"
+    assert len(departures(edited, "R2", 0)) == 19
+    assert times(edited, "s:0:R2-0-0810@25:10:00")[-1] == ("STA", "25:30:00", "25:30:00")
+    assert changes.modifications[0].vehicle_hours == pytest.approx(17 * 20 / 60)

@@ -104,7 +104,20 @@ def trip_vehicle_stats(feed: Any, trip_ids: Iterable[str]) -> pd.DataFrame:
 
 
 def running_trip_ids(feed: Any, date: dt.date, trip_ids: Iterable[str] | None = None) -> set[str]:
-    """Trip IDs (of ``trip_ids``, or all) whose service runs on ``date``."""
+    """Trip IDs whose service runs on ``date`` (by :func:`service_ids_on`).
+
+    Parameters
+    ----------
+    feed : gtfs_kit.Feed
+    date : datetime.date
+        The service day.
+    trip_ids : iterable of str, optional
+        Only these trips are considered; all trips of the feed when not given.
+
+    Returns
+    -------
+    set of str
+    """
     running = service_ids_on(feed, date)
     trips = feed.trips
     if trip_ids is not None:
