@@ -581,3 +581,16 @@ def test_change_hours_past_midnight_writes_gtfs_hours_over_24(feed):
     assert len(departures(edited, "R2", 0)) == 19
     assert times(edited, "s:0:R2-0-0810@25:10:00")[-1] == ("STA", "25:30:00", "25:30:00")
     assert changes.modifications[0].vehicle_hours == pytest.approx(17 * 20 / 60)
+
+
+def test_change_speed_keeps_departure_after_a_dwell_at_the_first_stop(feed):
+    dwelling = feed.copy()
+    first = (dwelling.stop_times["trip_id"] == "R1-0-0700") & (
+        dwelling.stop_times["stop_sequence"] == 1
+    )
+    dwelling.stop_times.loc[first, "arrival_time"] = "06:58:00"
+    edited, _ = apply(dwelling, {"type": "change_speed", "routes": ["1"], "factor": 2})
+    assert times(edited, "R1-0-0700") == [
+        ("STA", "06:58:00", "07:00:00"), ("STB", "07:10:00", "07:11:00"),
+        ("STC", "07:23:00", "07:23:00"),
+    ]

@@ -428,7 +428,8 @@ def _change_speed(
     # only the running part is scaled.
     dwell = (time_out - time_in).fillna(0.0)
     dwell_before = dwell.groupby(trip).cumsum() - dwell
-    first = time_out.groupby(trip).transform("first")
+    # Anchored on the first stop's arrival, so that a dwell there keeps its departure.
+    first = time_in.groupby(trip).transform("first")
     new_in = first + (time_in - first - dwell_before) * mod.factor + dwell_before
     new_out = new_in + dwell
     part = part.assign(
