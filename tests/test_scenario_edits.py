@@ -594,3 +594,16 @@ def test_change_speed_keeps_departure_after_a_dwell_at_the_first_stop(feed):
         ("STA", "06:58:00", "07:00:00"), ("STB", "07:10:00", "07:11:00"),
         ("STC", "07:23:00", "07:23:00"),
     ]
+
+
+def test_unquoted_yaml_times_are_read_as_written(tmp_path):
+    path = tmp_path / "unquoted.yaml"
+    path.write_text(
+        "name: u\nmodifications:\n  - type: change_frequency\n    routes: ['1']\n"
+        "    from: 07:00\n    to: 19:00\n    headway_min: 15\n"
+        "  - {type: change_hours, routes: ['1'], last_departure: 25:10}\n",
+        encoding="utf-8",
+    )
+    frequency, hours = load_scenario(path).modifications
+    assert (frequency.start, frequency.end) == ("07:00", "19:00")
+    assert hours.last_departure == "25:10"

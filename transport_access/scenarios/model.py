@@ -38,9 +38,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from transport_access.config import Hhmm, parse_hhmm
+from transport_access.config import Hhmm as _Hhmm
+from transport_access.config import parse_hhmm
 from transport_access.errors import MissingFileError, ScenarioError
 
 #: Day keys of scenario files, Monday first (the order of ``datetime.date.weekday``).
@@ -49,6 +57,17 @@ WEEKDAYS = list(DAYS[:5])
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _yaml_sexagesimal(value: Any) -> Any:
+    # YAML 1.1 reads an unquoted 19:00 as the base-60 integer 1140 (but 07:00 as a string):
+    # turn such integers back into the "HH:MM" the planner wrote.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return f"{value // 60:02d}:{value % 60:02d}"
+    return value
+
+
+Hhmm = Annotated[_Hhmm, BeforeValidator(_yaml_sexagesimal)]
 
 
 class _Model(BaseModel):
