@@ -4,7 +4,9 @@ update transactions, bad input, and the real 2020 rail subset clipped to Dorset 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -247,6 +249,37 @@ def test_coordinates_precedence_and_area(cif_dir: Path) -> None:
     assert len(_sequence(whole, "A00001_20200302_P")) == 5
 
 
+def test_public_times_over_midnight_and_backwards() -> None:
+    from transport_access.load.cif import _public_calls
+
+    # A sleeper: a long gap between public calls, days counted on the working times.
+    sleeper = [
+        ("LO", "EUSTON", "", "2115", "", "0000", "2115", "TB"),
+        ("LI", "WATFDJ", "", "", "2131H", "0000", "0000", ""),
+        ("LI", "CREWE", "2330", "2336", "", "0000", "2336", "U"),
+        ("LI", "CARLILE", "", "", "0210", "0000", "0000", ""),
+        ("LI", "AVIEMOR", "0720H", "0722", "", "0721", "0000", "D"),
+        ("LT", "INVNESS", "0840", "", "", "0840", "0000", "TF"),
+    ]
+    calls, raised = _public_calls(sleeper)
+    assert calls == [
+        ("EUSTON", 21 * 60 + 15, 21 * 60 + 15, 0, 1),
+        ("CREWE", 23 * 60 + 36, 23 * 60 + 36, 0, 1),
+        ("AVIEMOR", 31 * 60 + 21, 31 * 60 + 21, 1, 0),
+        ("INVNESS", 32 * 60 + 40, 32 * 60 + 40, 1, 0),
+    ]
+    assert raised == 0
+    # A public departure a minute before the public arrival is held at the arrival.
+    backwards = [
+        ("LO", "A", "", "0950", "", "0000", "0950", "TB"),
+        ("LI", "B", "1000", "1000H", "", "1000", "0959", "T"),
+        ("LT", "C", "1010", "", "", "1010", "0000", "TF"),
+    ]
+    calls, raised = _public_calls(backwards)
+    assert [c[1:3] for c in calls] == [(590, 590), (600, 600), (610, 610)]
+    assert raised == 1
+
+
 def test_write_gtfs_zip_round_trip(cif_dir: Path, tmp_path: Path) -> None:
     from transport_access.load.gtfs import read_gtfs
 
@@ -314,7 +347,17 @@ def test_bad_input_in_zip_names_member(cif_dir: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def dorset_rail(shared_data: Path) -> tuple[object, DataReport, dict]:
+def dorset_rail(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[object, DataReport, dict, Path]]:
+    # Module fixtures run before the per-test cache isolation: isolate this one too.
+    cache = tmp_path_factory.mktemp("cif-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRANSPORT_ACCESS_CACHE", str(cache))
+        yield _convert_dorset(shared_data), cache
+
+
+def _convert_dorset(shared_data: Path) -> tuple[object, DataReport, dict]:
     from transport_access.load.lsoa import load_lsoa_boundaries, study_area_polygon
 
     dorset = shared_data / "dorset"
@@ -343,7 +386,7 @@ def _departures(feed, tiploc: str, date: dt.date) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_real_dorset_rail(dorset_rail) -> None:
-    feed, report, _ = dorset_rail
+    (feed, report, _), _ = dorset_rail
     (entry,) = report.entries
     assert entry.rows_kept == len(feed.trips) == 180
     assert entry.exclusions == {
@@ -389,10 +432,14 @@ def test_real_dorset_rail(dorset_rail) -> None:
 
 
 @pytest.mark.slow
-def test_real_dorset_rail_cached(dorset_rail) -> None:
-    feed, report, inputs = dorset_rail
+def test_real_dorset_rail_cached(dorset_rail, monkeypatch: pytest.MonkeyPatch) -> None:
+    (feed, report, inputs), cache = dorset_rail
+    monkeypatch.setenv("TRANSPORT_ACCESS_CACHE", str(cache))
+    assert len(list((cache / "cif").glob("cif-gtfs-*.zip"))) == 1
     again = DataReport()
+    start = time.perf_counter()
     cached = convert_cif(**inputs, report=again)
+    assert time.perf_counter() - start < 3.0  # read back, not converted again
     assert len(cached.trips) == len(feed.trips)
     pd.testing.assert_frame_equal(
         cached.stop_times.reset_index(drop=True), feed.stop_times.reset_index(drop=True)

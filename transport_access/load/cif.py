@@ -745,45 +745,75 @@ _CALL_FIELDS = [
     "tiploc",
     "working_arrival",
     "working_departure",
+    "working_pass",
     "public_arrival",
     "public_departure",
     "activity",
 ]
 
+_HALF_DAY_MIN = 720
 
-def _public_calls(calls: Iterable[tuple[str, ...]]) -> list[tuple[Any, ...]]:
+
+def _public_calls(calls: Iterable[tuple[str, ...]]) -> tuple[list[tuple[Any, ...]], int]:
     """(tiploc, arrival min, departure min, pickup, drop_off) of a schedule's public calls.
 
     ``calls`` are tuples of :data:`_CALL_FIELDS`, in calling order. Minutes count from
-    midnight of the first day and grow past 1440 after midnight.
+    midnight of the first day and grow past 1440 after midnight. Also returns how many
+    times were raised to the one before them (public times going backwards).
+
+    The day is counted on the working times, which every location has (passes included), so
+    consecutive ones are minutes apart and a decrease can only be midnight; public times
+    between two distant public calls (a sleeper) could not tell. A public time then takes
+    the day of its working time, give or take one where they straddle midnight (working
+    23:59H, public 00:00).
     """
     out: list[tuple[Any, ...]] = []
+    adjusted = 0
     previous = -1
     day = 0
-    for record, tiploc, w_arrival, w_departure, p_arrival, p_departure, activity in calls:
-        public_in = record != "LO" and _is_public(p_arrival, w_arrival, activity)
-        public_out = record != "LT" and _is_public(p_departure, w_departure, activity)
+    for record, tiploc, w_arr, w_dep, w_pass, p_arr, p_dep, activity in calls:
+        working: list[int | None] = []
+        for text in (w_arr, w_dep, w_pass):
+            if not text:
+                working.append(None)
+                continue
+            minutes = _minutes(text) + day * 1440
+            if minutes < previous:  # the train has run past midnight
+                day += 1
+                minutes += 1440
+            previous = minutes
+            working.append(minutes)
+
+        public_in = record != "LO" and _is_public(p_arr, w_arr, activity)
+        public_out = record != "LT" and _is_public(p_dep, w_dep, activity)
         if not (public_in or public_out):
             continue
-        times = []
-        for is_public, text in (
-            (public_in, p_arrival),
-            (public_out, p_departure),
+        times: list[int | None] = []
+        for is_public, text, at in (
+            (public_in, p_arr, working[0]),
+            (public_out, p_dep, working[1]),
         ):
             if not is_public:
                 times.append(None)
                 continue
-            minutes = _minutes(text) + day * 1440
-            if minutes < previous:  # past midnight
-                day += 1
+            reference = at if at is not None else previous
+            minutes = _minutes(text) + (reference // 1440) * 1440
+            if minutes < reference - _HALF_DAY_MIN:
                 minutes += 1440
-            previous = minutes
+            elif minutes > reference + _HALF_DAY_MIN:
+                minutes -= 1440
             times.append(minutes)
         arrival = times[0] if times[0] is not None else times[1]
         departure = times[1] if times[1] is not None else times[0]
+        # Public times never go backwards in a sound file; if one does, hold it at the time
+        # before it (counted in the report) rather than fail the whole timetable.
+        if out and arrival < out[-1][2]:
+            arrival, adjusted = out[-1][2], adjusted + 1
+        if departure < arrival:
+            departure, adjusted = arrival, adjusted + 1
         pickup, drop_off = _pickup_drop_off(record, activity)
         out.append((tiploc, arrival, departure, pickup, drop_off))
-    return out
+    return out, adjusted
 
 
 # --------------------------------------------------------------------------- locations
@@ -1085,9 +1115,10 @@ def _build_feed(
     for sid, *fields in zip(*columns, strict=True):
         calls_by_schedule.setdefault(sid, []).append(tuple(fields))
     journeys: dict[int, list[tuple[Any, ...]]] = {}
+    times_raised = 0
     for sid in track(running["schedule_id"], total=len(running), description="rail schedules"):
-        group = calls_by_schedule.get(sid)
-        public = _public_calls(group) if group is not None else []
+        public, adjusted = _public_calls(calls_by_schedule.get(sid, []))
+        times_raised += adjusted
         if len(public) >= 2:
             journeys[sid] = public
     exclusions["schedules without two public calls (freight, empty stock)"] = len(running) - len(
@@ -1268,6 +1299,9 @@ def _build_feed(
     detail = f"{len(schedules):,} schedules read ({read}); {len(stop_times):,} stop times"
     if area is not None:
         detail += f"; {outside_buffer:,} calls beyond the {buffer_km} km buffer left out"
+    if times_raised:
+        detail += f"; {times_raised:,} public times going backwards raised to the one before"
+        log.warning("rail timetable: %d public times went backwards; raised", times_raised)
     if calls_without_coordinates:
         listed = ", ".join(sorted(missing_seen)[:20])
         detail += (
