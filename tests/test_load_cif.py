@@ -398,6 +398,8 @@ def test_real_dorset_rail(dorset_rail) -> None:
     assert entry.detail.startswith(
         "20,000 schedules read (3,981 cancellation, 8,572 new STP, 5,889 overlay, 1,558 permanent)"
     )
+    assert "; 1,398 stop times; 930 calls beyond the 30 km buffer left out" in entry.detail
+    assert "without coordinates" not in entry.detail  # NaPTAN, TIPLOCs and MSN place all
     assert sorted(feed.agency["agency_id"]) == ["GW", "SW", "XC"]
     assert feed.stops["stop_id"].is_unique
     assert {"WEYMTH", "DRCHS", "DRCHW", "POOLE", "BOMO", "SHERBRN", "GLHM"} <= set(

@@ -28,14 +28,18 @@ Rules, as a planner would expect them:
   there is counted and logged, and (for a revise) the schedule is inserted.
 - **Associations** (AA: joins and divides) are read past, not used: every portion has its
   own schedule, so a passenger staying on through a divide is modelled as changing trains
-  at the same station (with the router's boarding slack).
+  at the same station (with the router's boarding slack). Change-en-route records (CR: a
+  new headcode or category part way) are not used either; stray ones outside a schedule
+  are counted in the log and ignored.
 - **Calls.** Only public calls become stop times: those with a public time (``"0000"``
   means none, except at a public stop whose working time is within a minute of midnight).
   The origin's public departure and the terminus's public arrival are used at both ends;
   at intermediate calls the public arrival and departure (one standing for the other when
-  only one is given). Times run on past midnight as ``24:10:00`` and later. Passing
-  points and working-only stops are left out. Activity ``U`` (take up only) sets
-  ``drop_off_type`` 1, ``D`` (set down only) ``pickup_type`` 1, ``R`` (request stop) both 3.
+  only one is given). Times run on past midnight as ``24:10:00`` and later; midnight is
+  found on the working times, which every timing point has, so a sleeper's long gap between
+  public calls is read right. Passing points and working-only stops are left out.
+  Activity ``U`` (take up only) sets ``drop_off_type`` 1, ``D`` (set down only)
+  ``pickup_type`` 1, ``R`` (request stop) both 3.
 - **Buses and ships** in the rail timetable (train status B/5, S/4 or category BR, BS, SS:
   mostly rail replacement buses) are left out and counted: their stops are road points the
   CIF does not locate, and a study models buses from the bus timetables. Schedules without
@@ -47,11 +51,15 @@ Rules, as a planner would expect them:
   journey, before clipping), e.g. ``"SW:WATRLMN-WEYMTH"``, ``direction_id`` 0 from the
   first of the pair alphabetically. One agency per ATOC code, named from
   :data:`OPERATOR_NAMES`. ``service_id`` is ``"{first}-{last}-{weekday flags}"`` of the
-  running dates, a calendar row with the weekday flags that cover most of them and
-  calendar_dates for the exceptions.
+  running dates (``"~2"``, ``"~3"`` added when sets differ only in their exceptions), a
+  calendar row with the weekday flags that cover most of them and calendar_dates for the
+  exceptions.
 - **Coordinates.** NaPTAN rail stations (ATCO ``"9100" + TIPLOC``) first, then the TIPLOC
   points file, then the MSN grid reference (to 100 m). Calls at locations with none are
   left out (the trip keeps its other calls) and counted and listed.
+- **Cache.** Conversions of large inputs are kept under ``cif/`` in the package cache,
+  keyed by the content of every input file and the parameters; bump ``"version"`` in
+  ``_cache_paths`` when these rules change.
 - **Study area.** A journey is kept when it calls publicly inside ``area``; of its calls,
   those within ``area`` plus ``buffer_km`` are kept (30 km by default, which takes in
   Yeovil, Salisbury, Southampton and the New Forest from Dorset and BCP; ``buffer_km=None``
@@ -1297,8 +1305,8 @@ def _build_feed(
 
     read = ", ".join(f"{by_stp.get(k, 0):,} {STP_NAMES[k]}" for k in STP_PRECEDENCE)
     detail = f"{len(schedules):,} schedules read ({read}); {len(stop_times):,} stop times"
-    if area is not None:
-        detail += f"; {outside_buffer:,} calls beyond the {buffer_km} km buffer left out"
+    if area is not None and buffer_km is not None:
+        detail += f"; {outside_buffer:,} calls beyond the {buffer_km:g} km buffer left out"
     if times_raised:
         detail += f"; {times_raised:,} public times going backwards raised to the one before"
         log.warning("rail timetable: %d public times went backwards; raised", times_raised)
