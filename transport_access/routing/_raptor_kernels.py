@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-INF = np.int64(1) << np.int64(60)
+# Labels are int32 seconds (half the memory traffic of int64); INF is far beyond any day.
+INF = np.int32(1 << 30)
 
 
 @njit(cache=True)
@@ -72,9 +73,9 @@ def _one_origin(
     n_dest = out.shape[2]
     n_minutes = len(departures_s)
 
-    ready = np.full((max_rides + 1, n_stops), INF, dtype=np.int64)
-    ride = np.full((max_rides + 1, n_stops), INF, dtype=np.int64)
-    dest = np.full(n_dest, INF, dtype=np.int64)
+    ready = np.full((max_rides + 1, n_stops), INF, dtype=np.int32)
+    ride = np.full((max_rides + 1, n_stops), INF, dtype=np.int32)
+    dest = np.full(n_dest, INF, dtype=np.int32)
     ready_list = np.empty((max_rides + 1, n_stops), dtype=np.int32)
     ready_n = np.zeros(max_rides + 1, dtype=np.int64)
     ready_flag = np.zeros((max_rides + 1, n_stops), dtype=np.bool_)
@@ -165,8 +166,11 @@ def _one_origin(
                 s = ride_list[i]
                 ride_flag[s] = False
                 t = ride[k, s]
+                # Links are sorted by time: past the bound, none can count now or earlier.
                 for e in range(egr_ptr[s], egr_ptr[s + 1]):
                     ta = t + egr_s[e]
+                    if ta > bound:
+                        break
                     if ta < dest[egr_idx[e]]:
                         dest[egr_idx[e]] = ta
                 if k == max_rides:
@@ -179,7 +183,9 @@ def _one_origin(
                 for e in range(xfer_ptr[s], xfer_ptr[s + 1]):
                     s2 = xfer_idx[e]
                     t2 = t + xfer_s[e]
-                    if t2 <= bound and _lower(ready, k, max_rides, s2, t2):
+                    if t2 > bound:
+                        break
+                    if _lower(ready, k, max_rides, s2, t2):
                         if not ready_flag[k, s2]:
                             ready_flag[k, s2] = True
                             ready_list[k, ready_n[k]] = s2

@@ -80,10 +80,13 @@ def _check_links(
 
 
 def _csr(links: Links) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR arrays with each row sorted by time, so the kernels can stop at the time bound."""
+    rows = np.repeat(np.arange(links.n_from), np.diff(links.indptr))
+    order = np.lexsort((links.seconds, rows))
     return (
         np.ascontiguousarray(links.indptr, dtype=np.int64),
-        np.ascontiguousarray(links.indices, dtype=np.int32),
-        np.ascontiguousarray(links.seconds, dtype=np.int64),
+        np.ascontiguousarray(links.indices[order], dtype=np.int32),
+        np.ascontiguousarray(links.seconds[order], dtype=np.int32),
     )
 
 
@@ -438,40 +441,33 @@ def arrive_by(
 
 def warm_up_kernels() -> float:
     """Compile (or load from numba's cache) the RAPTOR kernels; return the seconds it took."""
-    from transport_access.routing import _raptor_kernels as kernels
-
     started = time.perf_counter()
-    one = np.zeros(2, np.int64)
-    one[1] = 1
-    empty_i32 = np.zeros(0, np.int32)
-    empty_i64 = np.zeros(0, np.int64)
-    kernels.range_raptor(
-        np.zeros(1, np.int64),
-        np.zeros(1, np.int64),
-        1,
-        np.zeros(1, np.int64),
-        empty_i32,
-        np.zeros(1, np.int64),
-        np.zeros(1, np.int64),
-        empty_i32,
-        empty_i32,
-        np.zeros(1, np.int64),
-        empty_i32,
-        empty_i32,
-        np.zeros(2, np.int64),
-        empty_i32,
-        empty_i64,
-        np.zeros(1, np.int64),
-        empty_i32,
-        empty_i64,
-        np.zeros(1, np.int64),
-        empty_i32,
-        empty_i64,
-        one,
-        np.zeros(1, np.int32),
-        np.zeros(1, np.int64),
-        60,
-        1,
-        7200,
+    i32, i64 = np.zeros(0, np.int32), np.zeros(1, np.int64)
+    one_stop = Timetable(
+        service_date="2000-01-01",
+        stop_ids=np.array(["s"]),
+        stop_lon=np.zeros(1),
+        stop_lat=np.zeros(1),
+        pattern_stop_ptr=i64,
+        pattern_stops=i32,
+        pattern_trip_ptr=i64,
+        pattern_time_ptr=i64,
+        arrival_s=i32,
+        departure_s=i32,
+        pattern_route_ids=np.array([], dtype=str),
+        trip_ids=np.array([], dtype=str),
+        stop_pattern_ptr=np.zeros(2, np.int64),
+        stop_pattern=i32,
+        stop_pattern_pos=i32,
+    )
+    link = Links.from_pairs(1, 1, np.zeros(1), np.zeros(1), np.zeros(1))
+    transit_travel_times(
+        one_stop,
+        access=link,
+        egress=link,
+        transfers=link,
+        walk_only=link,
+        departure_s=0,
+        window_min=1,
     )
     return time.perf_counter() - started
