@@ -202,3 +202,88 @@ def test_dorset_run_covers_every_lsoa(shared_data: Path, tmp_path: Path) -> None
     assert all(item["sha256"] for item in meta["inputs"])
     assert meta["parameters"]["departure_window"]["minutes_used"] == 180
     assert math.isclose(meta["parameters"]["gravity"]["beta_per_min"], math.log(2) / 30)
+
+    from transport_access.access.jts import compare_jts
+
+    summary, per_lsoa = compare_jts(result, study.resolve(study.data.jts))
+    rows = summary.set_index("jts_column")
+    assert set(rows.index) == {f"{d}{m}t" for d in ("PS", "SS", "FE", "GP")
+                               for m in ("PT", "Cyc", "Car")}
+    assert (rows["n_jts"] == 48).all() and (rows["n_ours"] == 48).all()
+    assert rows.loc["GPCart", "n_matched"] == 48
+    # Straight lines at 40 km/h, one centroid per LSOA: the same order as JTS, roughly.
+    assert rows.loc["GPCart", "spearman"] > 0.3
+    assert len(per_lsoa) == 48 * 12
+
+
+# ------------------------------------------------------------------------------ JTS
+
+
+def _long(destination: str, mode: str, values: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame({"lsoa_code": list(values), "destination": destination, "mode": mode,
+                         "measure": "nearest_p50_min", "value": list(values.values())})
+
+
+def test_compare_jts_by_hand(fixtures: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from transport_access.access.jts import compare_jts
+
+    ours = pd.concat([
+        _long("gp", "transit", {"E0100000A": 12, "E0100000B": 18, "E0100000C": np.nan,
+                                "E0100000D": 50, "E0100000E": 1}),
+        _long("gp", "car", {"E0100000A": 6, "E0100000B": 5}),
+        _long("gp", "walk", {"E0100000A": 6}),  # JTS has no walk-only column
+    ])
+    summary, per_lsoa = compare_jts(ours, fixtures / "access" / "jts_synthetic.csv")
+    assert "1 value(s) of GPCyct are not numbers" in caplog.text
+    rows = summary.set_index("jts_column")
+    assert list(rows.index) == ["GPCart", "GPPTt"]
+    pt = rows.loc["GPPTt"]
+    assert (pt["n_jts"], pt["n_ours"], pt["n_matched"], pt["n_unreachable_ours"],
+            pt["n_not_in_ours"]) == (4, 4, 3, 1, 0)
+    # differences +2, -2, +10
+    assert pt["bias_min"] == pytest.approx(10 / 3)
+    assert pt["mae_min"] == pytest.approx(14 / 3)
+    assert pt["median_difference_min"] == 2.0
+    assert pt["spearman"] == pytest.approx(1.0)
+    car = rows.loc["GPCart"]
+    assert (car["n_jts"], car["n_matched"], car["n_not_in_ours"]) == (3, 2, 1)
+    assert (car["bias_min"], car["mae_min"]) == (0.0, 1.0)
+    assert np.isnan(car["spearman"])
+    lsoa = per_lsoa.set_index(["jts_column", "lsoa_code"])
+    assert lsoa.loc[("GPPTt", "E0100000D"), "difference_min"] == 10.0
+    assert np.isnan(lsoa.loc[("GPPTt", "E0100000C"), "ours_min"])
+
+
+def test_compare_jts_on_the_real_table(shared_data: Path) -> None:
+    from transport_access.access.jts import compare_jts, read_jts
+
+    path = shared_data / "dorset" / "jts" / "jts2017_dorset_lsoas.csv"
+    jts = read_jts(path)
+    assert len(jts) == 48 and {"GPPTt", "SSCyct", "FECart"} <= set(jts.columns)
+    shifted = dict(zip(jts["lsoa_code"], jts["GPPTt"] + 2.0, strict=True))
+    first = jts["lsoa_code"].iloc[0]
+    shifted[first] = np.nan
+    reversed_car = dict(zip(jts["lsoa_code"], -jts["SSCart"], strict=True))
+    ours = pd.concat([_long("gp", "transit", shifted), _long("secondary", "car", reversed_car)])
+    summary, per_lsoa = compare_jts(ours, path)
+    gp = summary.set_index("jts_column").loc["GPPTt"]
+    assert (gp["n_jts"], gp["n_matched"], gp["n_unreachable_ours"]) == (48, 47, 1)
+    assert gp["bias_min"] == pytest.approx(2.0) and gp["mae_min"] == pytest.approx(2.0)
+    assert gp["spearman"] == pytest.approx(1.0)
+    assert summary.set_index("jts_column").loc["SSCart", "spearman"] == pytest.approx(-1.0)
+    assert len(per_lsoa) == 96
+
+
+def test_compare_jts_errors(fixtures: Path, tmp_path: Path) -> None:
+    from transport_access.access.jts import compare_jts
+    from transport_access.errors import MissingColumnError, MissingFileError
+
+    ours = _long("gp", "transit", {"E0100000A": 1})
+    with pytest.raises(MissingFileError):
+        compare_jts(ours, tmp_path / "nope.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("LSOA_code,foo\nE0100000A,1\n")
+    with pytest.raises(MissingColumnError, match="JTS travel-time columns"):
+        compare_jts(ours, bad)
+    with pytest.raises(InvalidValueError, match="nearest_p90_min"):
+        compare_jts(ours, fixtures / "access" / "jts_synthetic.csv", measure="nearest_p90_min")
