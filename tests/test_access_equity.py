@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transport_access.access import equity as eq
 from transport_access.errors import InvalidValueError, MissingColumnError
@@ -132,3 +134,21 @@ def test_equity_tables_bundle() -> None:
     tables = eq.equity_tables(ACCESS, LSOAS, thresholds_min={"gp": [30]})
     assert set(tables) == {"by_imd_decile", "by_imd_quintile", "by_local_authority",
                            "quintile_gap", "concentration", "deserts"}
+
+
+# ------------------------------------------------------------------------------ properties
+
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.1, 100), st.floats(1, 5000)), min_size=2, max_size=30),
+       st.floats(0.1, 50))
+def test_concentration_index_is_scale_free_and_bounded(rows, scale: float) -> None:
+    values = np.array([r[0] for r in rows])
+    weights = np.array([r[1] for r in rows])
+    ranks = np.arange(1, len(rows) + 1)
+    ci = eq.concentration_index(values, ranks, weights)
+    assert -1 < ci < 1
+    assert eq.concentration_index(values * scale, ranks, weights) == pytest.approx(ci, abs=1e-9)
+    # Reversing the order of deprivation flips the sign.
+    assert eq.concentration_index(values, ranks[::-1], weights) == pytest.approx(-ci, abs=1e-9)

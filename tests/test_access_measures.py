@@ -7,6 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from transport_access.access import measures as m
 from transport_access.errors import InvalidValueError, MissingColumnError
@@ -159,3 +162,40 @@ def test_return_journeys_pick_the_shortest_feasible_destination() -> None:
     k = result.loc["k"]
     assert bool(k["feasible"]) is False and pd.isna(k["destination_id"])
     assert np.isnan(k["arrival_min"]) and not bool(k["arrive_by_ok"])
+
+
+# ------------------------------------------------------------------------------ properties
+
+
+_times = arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 6)),
+                elements=st.one_of(st.just(np.nan), st.floats(0, 120)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_times, st.data())
+def test_two_step_shares_out_exactly_the_served_supply(times: np.ndarray, data) -> None:
+    n_o, n_d = times.shape
+    population = np.array(data.draw(st.lists(st.floats(1, 5000), min_size=n_o, max_size=n_o)))
+    capacity = np.array(data.draw(st.lists(st.floats(0, 900), min_size=n_d, max_size=n_d)))
+    access, _ = m.two_step_array(times, population, capacity, threshold_min=45)
+    served = (times <= 45).any(axis=0)
+    assert (population * access).sum() == pytest.approx(capacity[served].sum(), rel=1e-9,
+                                                        abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_times)
+def test_nearest_and_cumulative_agree(times: np.ndarray) -> None:
+    nearest, where = m.nearest_array(times)
+    counts = m.cumulative_array(times, [30, 60, 120])
+    for i in range(times.shape[0]):
+        reachable = times[i][~np.isnan(times[i])]
+        if len(reachable) == 0:
+            assert np.isnan(nearest[i]) and where[i] == -1 and counts[i].sum() == 0
+        else:
+            assert nearest[i] == reachable.min() == times[i, where[i]]
+            assert (counts[i, 0] > 0) == (nearest[i] <= 30)
+            assert counts[i, 2] == len(reachable)
+    # more decay, less access
+    assert (m.gravity_array(times, beta_per_min=0.1)
+            <= m.gravity_array(times, beta_per_min=0.01) + 1e-12).all()
