@@ -75,7 +75,7 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -207,6 +207,8 @@ class CifTimetable:
     transactions : dict of str to int
         Counts of ``"revise without original"``, ``"delete without original"`` and
         ``"new replacing existing"`` (all zero for a single full extract).
+    skipped : int
+        Schedule records read past because their train UID was not wanted.
     """
 
     sources: list[str]
@@ -215,6 +217,7 @@ class CifTimetable:
     calls: pd.DataFrame
     tiplocs: pd.DataFrame
     transactions: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0
 
 
 # --------------------------------------------------------------------------- reading CIF
@@ -294,10 +297,15 @@ def _lines(handle: Any) -> Iterator[str]:
             yield raw.rstrip("\r\n")
 
 
+_SKIPPED: list[Any] = []  # stands for a schedule being read past (not among the UIDs wanted)
+
+
 class _Reader:
     """Accumulates schedules and calls from successive .mca files."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: Container[str] | None = None) -> None:
+        self.keep = keep
+        self.skipped = 0
         self.schedules: list[tuple[Any, ...]] = []
         self.calls: list[tuple[Any, ...]] = []
         self.tiplocs: dict[str, tuple[str, str, str]] = {}
@@ -353,6 +361,8 @@ class _Reader:
                 self.tiplocs.pop(line[2:9].strip(), None)
             elif kind == "BS":
                 current = self._schedule(label, number, line)
+            elif current is _SKIPPED and kind in ("BX", "LO", "LI", "LT", "CR"):
+                continue
             elif kind == "BX":
                 self._need(current, label, number, kind)
                 current[11] = line[11:13].strip()  # type: ignore[index]
@@ -394,6 +404,9 @@ class _Reader:
                 f"and STP indicator {stp!r} (C, N, O or P).",
                 _FIX_HINT,
             )
+        if self.keep is not None and uid not in self.keep:
+            self.skipped += transaction != "D"
+            return _SKIPPED
         date_from = _cif_date(line[9:15], label, number, "date runs from")
         key = (uid, date_from, stp)
         if transaction == "D":
@@ -465,7 +478,10 @@ def _call(schedule_id: int, kind: str, line: str, number: int) -> tuple[Any, ...
 
 
 def read_cif(
-    paths: PathLike | Sequence[PathLike], *, report: DataReport | None = None
+    paths: PathLike | Sequence[PathLike],
+    *,
+    train_uids: Container[str] | None = None,
+    report: DataReport | None = None,
 ) -> CifTimetable:
     """Read the schedules of ATOC CIF ``.mca`` files, applying their transactions in order.
 
@@ -474,6 +490,9 @@ def read_cif(
     paths : path-like or sequence of path-like
         The ATOC timetable zip (its ``.mca`` member), a folder holding ``.mca`` files, or a
         ``.mca`` file; several for a full extract followed by its update files.
+    train_uids : container of str, optional
+        Read only the schedules of these trains (the rest are checked for their header and
+        record lengths, and counted in ``skipped``); None reads all.
     report : DataReport, optional
         Receives a ``"rail schedules (CIF)"`` entry when updates revise or delete schedules
         that are not there.
@@ -495,7 +514,7 @@ def read_cif(
         Errors name the file (``zip!member``) and the line number.
     """
     path_list = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    reader = _Reader()
+    reader = _Reader(train_uids)
     labels: list[str] = []
     for path in map(Path, path_list):
         if not path.exists():
@@ -535,7 +554,28 @@ def read_cif(
     if report is not None and problems:
         report.add("rail schedules (CIF): transactions", "all", len(schedules), problems)
     log.debug("%s: %d schedules, %d calls", ", ".join(labels), len(schedules), len(calls))
-    return CifTimetable(labels, reader.header, schedules, calls, tiplocs, reader.transactions)
+    return CifTimetable(
+        labels, reader.header, schedules, calls, tiplocs, reader.transactions, reader.skipped
+    )
+
+
+def _uids_calling_at(path_list: Sequence[Path], places: set[str]) -> set[str]:
+    """Train UIDs with any location record (call or pass) at one of ``places`` (TIPLOCs).
+
+    A quick scan, so that a GB-wide timetable is read in full only for the trains that
+    matter to a study area; :func:`read_cif` checks the records afterwards.
+    """
+    uids: set[str] = set()
+    uid = ""
+    for path in path_list:
+        for _, opener in _mca_members(path):
+            for line in _lines(opener()):
+                kind = line[:2]
+                if kind == "BS":
+                    uid = line[3:9]
+                elif kind in ("LO", "LI", "LT") and line[2:9].rstrip() in places:
+                    uids.add(uid)
+    return uids
 
 
 # --------------------------------------------------------------------------- stations (MSN)
@@ -875,21 +915,26 @@ def _tiploc_points(tiplocs: Any) -> pd.DataFrame:
     ).drop_duplicates("tiploc")
 
 
-def _locations(
-    wanted: Iterable[str],
-    *,
-    naptan_rail: Any,
-    tiplocs: Any,
-    msn: pd.DataFrame,
-    timetable: CifTimetable,
-) -> pd.DataFrame:
-    """stop_id, stop_code, stop_name, stop_lon, stop_lat, source for the TIPLOCs wanted."""
-    frame = pd.DataFrame({"tiploc": sorted(set(wanted))})
-    sources = [
+def _location_sources(
+    naptan_rail: Any, tiplocs: Any, msn: pd.DataFrame
+) -> list[tuple[str, pd.DataFrame]]:
+    """The place tables, in order of precedence: (source name, tiploc/name/lon/lat)."""
+    return [
         ("naptan", _naptan_points(naptan_rail)),
         ("tiplocs", _tiploc_points(tiplocs)),
         ("msn", msn.assign(name=msn["name"].str.title())[["tiploc", "name", "lon", "lat"]]),
     ]
+
+
+def _locations(
+    wanted: Iterable[str],
+    *,
+    sources: list[tuple[str, pd.DataFrame]],
+    timetable: CifTimetable | None,
+    msn: pd.DataFrame,
+) -> pd.DataFrame:
+    """tiploc, crs, name, lon, lat (NaN where unknown), source for the TIPLOCs wanted."""
+    frame = pd.DataFrame({"tiploc": sorted(set(wanted))})
     placed: dict[str, tuple[float, float, str]] = {}
     named: dict[str, str] = {}
     for source, points in sources:
@@ -905,15 +950,19 @@ def _locations(
     frame["lat"] = [placed.get(t, nowhere)[1] for t in frame["tiploc"]]
     frame["source"] = [placed.get(t, nowhere)[2] for t in frame["tiploc"]]
     frame["name"] = [named.get(t, "") for t in frame["tiploc"]]
-    described = timetable.tiplocs.set_index("tiploc")
+    described = (
+        timetable.tiplocs
+        if timetable is not None
+        else pd.DataFrame({"tiploc": [], "crs": [], "description": []}, dtype=object)
+    ).set_index("tiploc")
     unnamed = frame["name"] == ""
     frame.loc[unnamed, "name"] = (
         frame.loc[unnamed, "tiploc"].map(described["description"].str.title()).fillna("")
     )
     frame.loc[frame["name"] == "", "name"] = frame["tiploc"]
-    crs = described["crs"].replace("", np.nan).dropna()
-    msn_crs = msn.set_index("tiploc")["crs"].replace("", np.nan).dropna()
-    frame["crs"] = frame["tiploc"].map(crs).fillna(frame["tiploc"].map(msn_crs)).fillna("")
+    codes = {t: c for t, c in zip(msn["tiploc"], msn["crs"], strict=True) if c}
+    codes.update({t: c for t, c in zip(described.index, described["crs"], strict=True) if c})
+    frame["crs"] = [codes.get(t, "") for t in frame["tiploc"]]
     return frame
 
 
@@ -1068,13 +1117,26 @@ def convert_cif(
                 report.add(**entry)
             return feed
 
-    timetable = read_cif(path_list, report=report)
     msn = pd.concat([read_msn(p) for p in path_list], ignore_index=True).drop_duplicates("tiploc")
+    sources = _location_sources(naptan_rail, tiplocs, msn)
+    train_uids = None
+    if area is not None:
+        # Read in full only the trains with a location in the area: a GB timetable has
+        # millions of calls, and the short-term-plan rules work train by train.
+        places = _locations(
+            {t for _, points in sources for t in points["tiploc"]},
+            sources=sources,
+            timetable=None,
+            msn=msn,
+        )
+        places = places[places["lon"].notna()].reset_index(drop=True)
+        inside, _ = _area_masks(places, area, 0.0)
+        train_uids = _uids_calling_at(path_list, set(places.loc[inside, "tiploc"]))
+    timetable = read_cif(path_list, train_uids=train_uids, report=report)
     feed, entry = _build_feed(
         timetable,
         msn=msn,
-        naptan_rail=naptan_rail,
-        tiplocs=tiplocs,
+        sources=sources,
         area=area,
         buffer_km=buffer_km,
         bank_holidays=bank_holidays,
@@ -1092,8 +1154,7 @@ def _build_feed(
     timetable: CifTimetable,
     *,
     msn: pd.DataFrame,
-    naptan_rail: Any,
-    tiplocs: Any,
+    sources: list[tuple[str, pd.DataFrame]],
     area: Any,
     buffer_km: float | None,
     bank_holidays: Iterable[dt.date] | None,
@@ -1104,6 +1165,7 @@ def _build_feed(
     by_stp = schedules["stp"].value_counts()
     running = compute_running_dates(timetable, bank_holidays=bank_holidays)
     exclusions: dict[str, int] = {
+        "schedules of trains with no location in the area (not read)": timetable.skipped,
         "schedules never governing a date (superseded by STP, or cancelled)": int(
             (schedules["stp"] != "C").sum() - len(running)
         ),
@@ -1134,9 +1196,7 @@ def _build_feed(
     )
 
     wanted = {call[0] for public in journeys.values() for call in public}
-    locations = _locations(
-        wanted, naptan_rail=naptan_rail, tiplocs=tiplocs, msn=msn, timetable=timetable
-    )
+    locations = _locations(wanted, sources=sources, timetable=timetable, msn=msn)
     located = locations[locations["lon"].notna()].reset_index(drop=True)
     missing = set(locations.loc[locations["lon"].isna(), "tiploc"])
     if area is not None:
