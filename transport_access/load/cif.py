@@ -1256,10 +1256,12 @@ def _build_feed(
             )
         )
         for sequence, (tiploc, arrival, departure, pickup, drop_off) in enumerate(kept, 1):
+            # Clipping can make a call the first or last of the trip: nobody gets off at
+            # the first or on at the last, whatever the real train allows there.
             if sequence == 1:
-                pickup, drop_off = (0 if pickup == 1 else pickup), 1
+                drop_off = 1
             if sequence == len(kept):
-                pickup, drop_off = 1, (0 if drop_off == 1 else drop_off)
+                pickup = 1
             stop_time_rows.append(
                 (
                     trip_id,
