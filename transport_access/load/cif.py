@@ -1025,7 +1025,7 @@ def _cache_paths(
             area = area.to_crs(4326).union_all()
         area_wkb = hashlib.sha256(area.wkb).hexdigest()
     params = {
-        "version": 1,
+        "version": 2,
         "naptan": _frame_digest(naptan_rail),
         "tiplocs": _frame_digest(tiplocs),
         "area": area_wkb,
@@ -1113,8 +1113,8 @@ def convert_cif(
             log.info("rail timetable: using the cached conversion %s", zip_path)
             feed = gk.read_feed(zip_path, dist_units="km")
             if report is not None:
-                entry = json.loads(meta_path.read_text(encoding="utf-8"))
-                report.add(**entry)
+                for entry in json.loads(meta_path.read_text(encoding="utf-8")):
+                    report.add(**entry)
             return feed
 
     msn = pd.concat([read_msn(p) for p in path_list], ignore_index=True).drop_duplicates("tiploc")
@@ -1132,7 +1132,9 @@ def convert_cif(
         places = places[places["lon"].notna()].reset_index(drop=True)
         inside, _ = _area_masks(places, area, 0.0)
         train_uids = _uids_calling_at(path_list, set(places.loc[inside, "tiploc"]))
-    timetable = read_cif(path_list, train_uids=train_uids, report=report)
+    # Entries go to a report of our own first, so that a cache hit can replay them.
+    local = DataReport()
+    timetable = read_cif(path_list, train_uids=train_uids, report=local)
     feed, entry = _build_feed(
         timetable,
         msn=msn,
@@ -1141,11 +1143,22 @@ def convert_cif(
         buffer_km=buffer_km,
         bank_holidays=bank_holidays,
     )
+    local.add(**entry)
+    entries = [
+        {
+            "dataset": e.dataset,
+            "area": e.area,
+            "rows_kept": e.rows_kept,
+            "exclusions": e.exclusions,
+            "detail": e.detail,
+        }
+        for e in local.entries
+    ]
     if report is not None:
-        report.add(**entry)
+        report.entries.extend(local.entries)
     if use_cache:
         write_gtfs_zip(feed, zip_path)
-        meta_path.write_text(json.dumps(entry), encoding="utf-8")
+        meta_path.write_text(json.dumps(entries), encoding="utf-8")
         feed = gk.read_feed(zip_path, dist_units="km")  # the same types on a cache hit
     return feed
 
