@@ -95,6 +95,9 @@ def test_bad_modes_and_empty_sets(line_network: api.TransportNetwork,
                                   caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(InvalidValueError, match="bus"):
         ar.compute_access(HOMES, [SCHOOL], network=line_network, modes=["bus"])
+    with pytest.raises(InvalidValueError, match="population"):
+        ar.compute_access(HOMES.drop(columns="population"), [SCHOOL], network=line_network,
+                          modes=["car"])
     empty = ar.Destinations("gp", pd.DataFrame({"id": [], "lon": [], "lat": []}))
     long = ar.compute_access(HOMES, [empty, SCHOOL], network=line_network, modes=["car"])
     assert set(long["destination"]) == {"secondary"}

@@ -363,6 +363,9 @@ def compute_access(
         raise InvalidValueError("departure window", "window_min and step_min must be >= 1.")
     percentiles = [int(p) for p in percentiles]
     o = check_points(origins, what="origins")
+    if "population" not in origins.columns:
+        raise InvalidValueError("origins", "have no 'population' column (residents per origin, "
+                                "used by 2SFCA).", "Add it (LSOA population).")
     population = pd.to_numeric(origins["population"], errors="coerce").to_numpy(float)
     sets = []
     for s in destinations:
