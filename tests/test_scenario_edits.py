@@ -526,7 +526,7 @@ def test_dorset_withdrawal_of_route_24(dorset):
     edited, changes = _dorset_scenario(dorset, "withdraw_route_24")
     change = changes.modifications[0]
     assert change.trips_removed == 24
-    assert not edited.routes["route_short_name"].eq("R_42-24").any()
+    assert not edited.routes["route_short_name"].eq("24").any()
     assert change.vehicle_hours == pytest.approx(-34.606, abs=0.001)
     assert change.cost_per_day_gbp == pytest.approx(-2076.4, abs=0.1)
 

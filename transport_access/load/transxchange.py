@@ -384,7 +384,7 @@ def convert_transxchange(
     finally:
         naptan_csv.unlink(missing_ok=True)
 
-    feed = read_gtfs(target, name=path.name)
+    feed = _name_routes(read_gtfs(target, name=path.name), documents)
     if missing:
         log.warning(
             "%s: %d stops in the timetable are not in NaPTAN; their stop times are left out "
@@ -409,6 +409,28 @@ def convert_transxchange(
                 "other stops)"
             ),
         )
+    return feed
+
+
+def _name_routes(feed: gtfs_kit.Feed, documents: list[dict[str, object]]) -> gtfs_kit.Feed:
+    """Give each route its TransXChange LineName ("24"), which transx2gtfs leaves as an ID.
+
+    transx2gtfs names routes ``R_{ServiceCode}-{direction}-{n}``; planners know them by the
+    line name on the bus, which scenario files and reports use.
+    """
+    lines = {
+        str(service["service_code"]): str(service["line_name"])
+        for document in documents
+        for service in document.get("services", [])  # type: ignore[union-attr]
+        if service.get("line_name")
+    }
+    if not lines or feed.routes is None:
+        return feed
+    codes = feed.routes["route_id"].astype(str).str.extract(r"^R_(.+)-[HR]-\d+$")[0]
+    names = codes.map(lines)
+    routes = feed.routes.copy()
+    routes["route_short_name"] = names.fillna(routes["route_short_name"])
+    feed.routes = routes
     return feed
 
 
