@@ -91,6 +91,17 @@ def test_only_buses_home_count_when_walking_is_too_far(line_network: api.Transpo
         1.0, 0.0, 0.0)
 
 
+def test_walk_only_cap_for_transit(line_network: api.TransportNetwork) -> None:
+    # Walking home from B (32.5 min) is beyond a 30-minute cap, and no bus comes back.
+    long = ar.compute_access(HOMES.iloc[:1], [SCHOOL], network=line_network,
+                             date="2024-03-04", departure="07:00", window_min=10,
+                             modes=["transit", "walk"], walk_only_max_min=30)
+    values = long.set_index(["mode", "measure"])["value"]
+    assert values["transit", "nearest_p50_min"] == 10.0
+    assert (values["transit", "return_ok"], values["transit", "return_feasible"]) == (0.0, 0.0)
+    assert values["walk", "nearest_p50_min"] == pytest.approx(WALK_AB_MIN)
+
+
 def test_bad_modes_and_empty_sets(line_network: api.TransportNetwork,
                                   caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(InvalidValueError, match="bus"):

@@ -310,6 +310,7 @@ def compute_access(
     params: RoutingParameters | None = None,
     gravity_beta_per_min: float = am.DEFAULT_GRAVITY_BETA_PER_MIN,
     return_journeys: bool = True,
+    walk_only_max_min: float | None = None,
 ) -> pd.DataFrame:
     """Every accessibility measure from a set of origins to destination types.
 
@@ -340,6 +341,10 @@ def compute_access(
         Gravity decay per minute.
     return_journeys : bool
         Run the arrive-by and return-journey searches of sets that ask for them.
+    walk_only_max_min : float, optional
+        Longest walk-all-the-way alternative that transit journeys (and return journeys)
+        may take, minutes; ``max_time_min`` when None (as DfT JTS "PT/walk"). The ``walk``
+        mode itself is not cut.
 
     Returns
     -------
@@ -387,9 +392,7 @@ def compute_access(
     for mode in sorted(modes, key=lambda m: (m != "walk", m == "transit")):
         started = time.perf_counter()
         if mode == "transit":
-            walk_s = street_s.get("walk")
-            if walk_s is None:
-                walk_s = _street_seconds(network, "walk", o, union, params)
+            walk_s = _walk_only(street_s, network, o, union, params, walk_only_max_min)
             pair_s, nearest, share = _transit_window(
                 network, o, union, columns, sets, date=date, departure_s=departure_s,
                 window_min=window_min, step_min=step_min, percentiles=percentiles,
@@ -414,9 +417,7 @@ def compute_access(
             if s.arrive_by is None:
                 continue
             started = time.perf_counter()
-            walk_s = street_s.get("walk")
-            if walk_s is None:
-                walk_s = _street_seconds(network, "walk", o, union, params)
+            walk_s = _walk_only(street_s, network, o, union, params, walk_only_max_min)
             result = _return_journeys(network, o, s, date=date, params=params,
                                       walk_s=walk_s[:, columns[s.name]])
             _add_return(out, s, result)
@@ -424,6 +425,21 @@ def compute_access(
                      f" and home {s.return_window[0]}-{s.return_window[1]}"
                      if s.return_window else "", time.perf_counter() - started)
     return out.frame(o["id"].to_numpy())
+
+
+def _walk_only(
+    street_s: dict[str, np.ndarray], network: TransportNetwork, o: pd.DataFrame,
+    union: pd.DataFrame, params: RoutingParameters, cap_min: float | None,
+) -> np.ndarray:
+    """Walk-all-the-way seconds for transit journeys, cut at ``cap_min`` when given."""
+    from transport_access.routing.api import _street_seconds
+
+    if "walk" not in street_s:  # walk is not among the modes: route it for transit only
+        street_s["walk"] = _street_seconds(network, "walk", o, union, params)
+    walk = street_s["walk"]
+    if cap_min is None:
+        return walk
+    return np.where(walk <= cap_min * 60.0, walk, np.nan)
 
 
 def _add_measures(
@@ -593,6 +609,7 @@ def run_access(
     gravity_half_life_min: float = am.DEFAULT_GRAVITY_HALF_LIFE_MIN,
     return_journeys: bool = True,
     rural_urban_file: str | os.PathLike[str] | None = None,
+    walk_only_max_min: float | None = None,
 ) -> AccessResult:
     """Accessibility of every LSOA of a study, by mode and destination type, with equity tables.
 
@@ -615,6 +632,9 @@ def run_access(
         Run arrive-by and return-journey searches where the study file asks for them.
     rural_urban_file : path-like, optional
         ONS Rural Urban Classification by LSOA; without it a density proxy is used.
+    walk_only_max_min : float, optional
+        Cap on walking all the way within transit and return journeys (see
+        :func:`compute_access`); ``max_time_min`` when None.
 
     Returns
     -------
@@ -670,6 +690,7 @@ def run_access(
         origins, sets, network=network, date=data.service_date, departure=chosen.start,
         window_min=length, step_min=chosen.step_min, percentiles=chosen.percentiles,
         modes=modes, params=params, gravity_beta_per_min=beta, return_journeys=return_journeys,
+        walk_only_max_min=walk_only_max_min,
     ).rename(columns={"origin_id": "lsoa_code"})
 
     classes = rural_urban_class(lsoas, boundaries=data.boundaries, ruc_path=rural_urban_file)
@@ -694,6 +715,8 @@ def run_access(
         "modes": modes,
         "routing": asdict(params),
         "street_model": network.street_model,
+        "walk_only_max_min": (walk_only_max_min if walk_only_max_min is not None
+                              else params.max_time_min),
         "gravity": {"half_life_min": gravity_half_life_min, "beta_per_min": beta},
         "two_step_fca": {"per_residents": TWO_STEP_PER_RESIDENTS,
                          "catchment": "first threshold of each destination type"},
