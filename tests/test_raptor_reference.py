@@ -512,40 +512,13 @@ def test_arrive_by_and_return_journey() -> None:
 # --------------------------------------------------------------------------- Porto Alegre
 
 
-def _merge_two_feeds(feeds: dict) -> SimpleNamespace:
-    """Prefix IDs with "name:" and concatenate (enough for this test)."""
-    tables: dict[str, list[pd.DataFrame]] = {}
-    id_columns = ("stop_id", "trip_id", "route_id", "service_id", "parent_station")
-    for name, feed in feeds.items():
-        for table in ("stops", "trips", "stop_times", "calendar", "calendar_dates"):
-            frame = getattr(feed, table)
-            if frame is None:
-                continue
-            frame = frame.copy()
-            for column in id_columns:
-                if column in frame.columns:
-                    frame[column] = (name + ":" + frame[column].astype("string")).where(
-                        frame[column].notna()
-                    )
-            tables.setdefault(table, []).append(frame)
-    merged = {k: pd.concat(v, ignore_index=True) for k, v in tables.items()}
-    return SimpleNamespace(
-        frequencies=None,
-        calendar_dates=merged.get("calendar_dates"),
-        **{k: v for k, v in merged.items() if k != "calendar_dates"},
-    )
-
-
 @pytest.fixture(scope="module")
 def porto_alegre(shared_data):  # noqa: ANN001, ANN201
-    import gtfs_kit as gk
+    from transport_access.load.gtfs import merge_feeds, read_gtfs
 
     folder = shared_data / "porto-alegre"
-    feed = _merge_two_feeds(
-        {
-            name: gk.read_feed(folder / f"poa_{name}.zip", dist_units="km")
-            for name in ("eptc", "trensurb")
-        }
+    feed = merge_feeds(
+        {name: read_gtfs(folder / f"poa_{name}.zip") for name in ("eptc", "trensurb")}
     )
     timetable = build_timetable(feed, DATE)
     cells = pd.read_csv(folder / "poa_hexgrid.csv")

@@ -189,6 +189,8 @@ def test_previous_day_trips_running_past_midnight() -> None:
     assert times_of(timetable, "late@-1")[1] == [-600, 1_200]
     assert times_of(timetable, "night")[1] == [86_100, 87_000]
     assert report.entries[0].rows_kept == 2
+    assert report.entries[0].exclusions["trips not running that day"] == 2
+    assert "1 trips of the day before still running after midnight" in report.entries[0].detail
 
 
 def test_overtaking_trips_go_to_separate_patterns() -> None:

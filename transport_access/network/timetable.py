@@ -349,13 +349,18 @@ def _build(feed: Any, date: dt.date, report: DataReport | None) -> Timetable:
         stop_lat,
     )
 
-    n_not_running = int(len(trips) - len(active))
+    n_not_running = int((~runs_today).sum())
+    n_no_times = int(len(active) - len(np.unique(trip_code)))
+    n_overnight = int(np.char.endswith(timetable.trip_ids.astype(str), "@-1").sum())
+    if n_no_times:
+        log.warning("timetable %s: %d running trips have no stop times; left out", date, n_no_times)
     log.info(
-        "timetable %s: %d trips (%d from frequencies), %d patterns, %d stops, "
-        "%d stop times interpolated",
+        "timetable %s: %d trips (%d frequency departures, %d from the day before), "
+        "%d patterns, %d stops, %d stop times interpolated",
         date,
         timetable.n_trips,
         n_frequency,
+        n_overnight,
         timetable.n_patterns,
         timetable.n_stops,
         n_interpolated,
@@ -365,8 +370,9 @@ def _build(feed: Any, date: dt.date, report: DataReport | None) -> Timetable:
             "timetable",
             date.isoformat(),
             timetable.n_trips,
-            {"trips not running that day or past midnight": n_not_running},
+            {"trips not running that day": n_not_running, "trips without stop times": n_no_times},
             detail=f"{timetable.n_patterns} patterns; {n_frequency} frequency departures; "
+            f"{n_overnight} trips of the day before still running after midnight; "
             f"{n_interpolated} stop times interpolated",
         )
     return timetable
