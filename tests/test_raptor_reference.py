@@ -509,6 +509,22 @@ def test_arrive_by_and_return_journey() -> None:
     assert np.isinf(earliest_arrival(timetable, departure_s=30_181, **kw)[0, 0])
 
 
+def test_links_are_checked() -> None:
+    trips = [[(0, 29_000, 29_000), (1, 29_300, 29_300)]]
+    timetable = build_timetable(feed_from_trips(2, trips), DATE, cache=False)
+    good = links_from_dict(1, 2, {0: [(0, 0)]})
+    egress = links_from_dict(2, 1, {1: [(0, 0)]})
+    transfers = links_from_dict(2, 2, {})
+    kw = dict(departure_s=28_800, window_min=1)
+    with pytest.raises(ValueError, match="egress links start from 1 stops"):
+        transit_travel_times(
+            timetable, access=good, egress=good.transpose().transpose(), transfers=transfers, **kw
+        )
+    negative = Links(good.indptr, good.indices, np.array([-5], dtype=np.int32), 2)
+    with pytest.raises(ValueError, match="access links have negative travel times"):
+        transit_travel_times(timetable, access=negative, egress=egress, transfers=transfers, **kw)
+
+
 # --------------------------------------------------------------------------- Porto Alegre
 
 

@@ -9,7 +9,7 @@ Semantics (the tests hold the engine to them, against an independent reference s
   journey counts for an earlier minute (its travel time includes the wait).
 - Every boarding needs the rider at the stop ``board_slack_s`` seconds before the vehicle
   leaves (arriving exactly ``board_slack_s`` before departure is enough).
-- ``max_rides`` counts vehicles boarded. Exactly one walk leg joins two rides; walk legs are
+- ``max_rides`` counts vehicles boarded. At most one walk leg joins two rides; walk legs are
   not chained (a transfer walk never follows the access walk or another transfer walk).
   Staying at the stop where one alighted is a transfer of 0 s, whether or not ``transfers``
   lists it.
@@ -68,6 +68,14 @@ def _check_links(
             f"transfer links are {transfers.n_from} x {transfers.n_to}; "
             f"they must be stop -> stop ({n_stops} x {n_stops})."
         )
+    for label, links in (
+        ("access", access),
+        ("egress", egress),
+        ("transfer", transfers),
+        ("walk-only", walk_only),
+    ):
+        if links is not None and links.n_links and int(links.seconds.min()) < 0:
+            raise ValueError(f"{label} links have negative travel times; times must be >= 0 s.")
     n_origins, n_destinations = access.n_from, egress.n_to
     if walk_only is None:
         walk_only = _empty_links(n_origins, n_destinations)
@@ -148,6 +156,16 @@ def iter_transit_travel_times(
         *_csr(egress),
         *_csr(transfers),
         *_csr(walk_only),
+    )
+    log.info(
+        "transit routing: %d origins x %d departure minutes x %d destinations, %d stops, "
+        "max %d rides, board slack %d s",
+        len(chosen),
+        window_min,
+        n_destinations,
+        timetable.n_stops,
+        max_rides,
+        board_slack_s,
     )
     starts = range(0, len(chosen), max(1, int(chunk_origins)))
     for start in track(starts, description="transit routing"):
