@@ -324,10 +324,12 @@ def test_load_timetables_no_service(mini_dir: Path) -> None:
         load_timetables(sources, resolve=Path)
 
 
-def test_load_timetables_cif_not_yet(tmp_path: Path) -> None:
-    sources = [TimetableSource(name="rail", format="cif", path=str(tmp_path))]
-    with pytest.raises(NotImplementedError, match="rail CIF conversion: not yet"):
-        load_timetables(sources, resolve=Path)
+def test_load_timetables_reads_rail_cif(fixtures: Path) -> None:
+    sources = [TimetableSource(name="rail", format="cif", path="mini.mca")]
+    feed, day, summary = load_timetables(sources, resolve=lambda p: fixtures / "cif" / p)
+    assert summary["format"].tolist() == ["cif"]
+    assert summary["trips"].iloc[0] > 0
+    assert feed.trips["trip_id"].str.startswith("rail:").all()
 
 
 # --------------------------------------------------------------------------- real data

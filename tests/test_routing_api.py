@@ -235,3 +235,19 @@ def test_matrix_command_reports_bad_input_without_traceback(tmp_path: Path):
     assert result.returncode == 2
     assert "missing.csv: destinations file does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_rail_gtfs_command_clips_to_the_study_area(shared_data: Path, tmp_path: Path):
+    import gtfs_kit
+
+    out = tmp_path / "rail.zip"
+    result = _run_cli(
+        "rail-gtfs", str(shared_data / "dorset" / "rail" / "atoc.zip"), "--area",
+        str(PROJECT_ROOT / "configs" / "dorset.yaml"), "--data-root", str(shared_data),
+        "--stations", str(shared_data / "dorset" / "naptan" / "910Stops.csv"),
+        "--out", str(out), "-q",
+    )
+    assert result.returncode == 0, result.stderr
+    feed = gtfs_kit.read_feed(out, dist_units="km")
+    assert len(feed.trips) == 180
+    assert "WEYMTH" in set(feed.stops["stop_id"])

@@ -39,6 +39,9 @@ DORSET_KEYS = [
     "naptan_128",
     "naptan_129",
     "tnds_south_west",
+    "rail_timetable_cif",
+    "naptan_910",
+    "rail_tiplocs",
     "jts_2017_dorset",
 ]
 
@@ -164,7 +167,7 @@ def test_every_dorset_study_path_has_a_source(tmp_path: Path) -> None:
     paths = src.study_data_paths(study)
     targets = {s.target for s in src.REGISTRY.values()}
     assert [p for p in paths if p not in targets] == []
-    assert len(paths) == 16
+    assert len(paths) == 19
     assert src.keys_for_study(study) == DORSET_KEYS
 
 
@@ -182,7 +185,7 @@ def test_unregistered_study_paths_are_logged_and_skipped(
     with caplog.at_level("WARNING", logger="transport_access"):
         keys = src.keys_for_study(study)
     assert "naptan_910" in keys and "osm_dorset" in keys and "naptan_120" not in keys
-    assert len(keys) == 15
+    assert len(keys) == 17
     assert "my/own_stops.csv: no official source is registered" in caplog.text
 
 

@@ -240,6 +240,47 @@ def matrix(
     typer.echo(f"{len(table):,} rows written to {out} (streets: {network.street_model})")
 
 
+@app.command("rail-gtfs")
+def rail_gtfs(
+    cif: Annotated[Path, typer.Argument(help="ATOC CIF timetable: zip, folder or .mca")],
+    out: Annotated[Path, typer.Option("--out", help="GTFS zip to write")],
+    area: Annotated[
+        Path | None, typer.Option("--area", help="study file whose area clips the journeys")
+    ] = None,
+    data_root: DataRootOpt = None,
+    stations: Annotated[
+        Path | None, typer.Option("--stations", help="NaPTAN rail stations (910Stops.csv)")
+    ] = None,
+    tiplocs: Annotated[
+        Path | None, typer.Option("--tiplocs", help="TIPLOC points (GeoPackage)")
+    ] = None,
+    buffer_km: Annotated[
+        float, typer.Option("--buffer-km", help="calls kept this far outside the area")
+    ] = 30.0,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Convert a National Rail CIF timetable to GTFS, optionally clipped to a study area."""
+    _setup(verbose, quiet)
+    from transport_access.load.cif import convert_cif, write_gtfs_zip
+    from transport_access.report import DataReport
+
+    polygon = None
+    if area is not None:
+        from transport_access.config import load_study
+        from transport_access.study_data import load_study_area
+
+        polygon = load_study_area(load_study(area, data_root=data_root))
+    report = DataReport()
+    feed = convert_cif(
+        cif, naptan_rail=stations, tiplocs=tiplocs, area=polygon, buffer_km=buffer_km,
+        report=report,
+    )
+    path = write_gtfs_zip(feed, out)
+    _print_table(report.to_frame(), "Rail conversion")
+    typer.echo(f"{len(feed.trips):,} trips, {len(feed.stops):,} stops written to {path}")
+
+
 def main() -> None:
     """Entry point of the ``transport-access`` command."""
     from transport_access.errors import TransportAccessError

@@ -131,6 +131,13 @@ class TimetableSource(_Model):
     path: str = Field(description="GTFS zip or folder; TransXChange XML file, folder or zip; CIF")
     service_day: ServiceDay = "representative_weekday"
     mode: str = Field("bus", description="bus, rail, tram, ferry, ... (for reports)")
+    stations: str | None = Field(
+        None, description="CIF only: NaPTAN rail stations (910Stops.csv) placing TIPLOCs"
+    )
+    tiplocs: str | None = Field(None, description="CIF only: TIPLOC points (GeoPackage)")
+    buffer_km: float | None = Field(
+        30.0, ge=0, description="CIF only: calls kept this far outside the area (null: all)"
+    )
 
 
 class DataSources(_Model):

@@ -242,6 +242,19 @@ _REGISTRY_LIST: list[Source] = [
         notes="Needs a National Rail Data Portal account (the timetable feed).",
     ),
     Source(
+        key="rail_tiplocs",
+        title="TIPLOC locations, Great Britain",
+        publisher="UK2GTFS project, from Network Rail and NaPTAN data",
+        url="https://github.com/ITSLeeds/UK2GTFS",
+        licence=OGL,
+        attribution=PSI_OGL,
+        format="gpkg",
+        target="dorset/rail/tiplocs.gpkg",
+        access="derived",
+        page="https://github.com/ITSLeeds/UK2GTFS",
+        notes="Points for timing locations that are not NaPTAN stations (EPSG:4326).",
+    ),
+    Source(
         key="osm_dorset",
         title="OpenStreetMap extract, Dorset",
         publisher="Geofabrik GmbH, from OpenStreetMap",
@@ -584,7 +597,10 @@ def study_data_paths(study: Study) -> list[str]:
     ]
     if data.gp is not None:
         paths += [data.gp.practices, data.gp.branches, data.gp.postcodes]
-    paths += [data.jobs, *data.naptan, *(feed.path for feed in data.timetables), data.osm]
+    paths += [data.jobs, *data.naptan]
+    for feed in data.timetables:
+        paths += [feed.path, feed.stations, feed.tiplocs]
+    paths += [data.osm]
     paths += [data.jts]
     paths += [d.path for d in study.destinations.values() if d.path]
     seen: list[str] = []

@@ -73,7 +73,26 @@ class StudyData:
     report: DataReport = field(default_factory=DataReport)
 
 
-def load_study_data(study: Study, *, report: DataReport | None = None) -> StudyData:
+def load_study_area(study: Study) -> BaseGeometry:
+    """Return the study area (EPSG:4326) alone: the union of its LSOAs' boundaries.
+
+    Parameters
+    ----------
+    study : Study
+        A validated study.
+
+    Returns
+    -------
+    shapely geometry
+        Without boundaries configured, a hull of the LSOA centroids buffered by 2 km.
+    """
+    data = load_study_data(study, only_area=True)
+    return data.area
+
+
+def load_study_data(
+    study: Study, *, report: DataReport | None = None, only_area: bool = False
+) -> StudyData:
     """Load and check every dataset of a study.
 
     Parameters
@@ -82,6 +101,8 @@ def load_study_data(study: Study, *, report: DataReport | None = None) -> StudyD
         A validated study (see :func:`transport_access.config.load_study`).
     report : DataReport, optional
         Collector for the data report; a new one is made when not given.
+    only_area : bool
+        Stop after the neighbourhoods and the study area (for :func:`load_study_area`).
 
     Returns
     -------
@@ -113,8 +134,14 @@ def load_study_data(study: Study, *, report: DataReport | None = None) -> StudyD
         boundaries = load_lsoa_boundaries(
             study.resolve(sources.lsoa.boundaries), codes=lsoas["lsoa_code"], report=report
         )
-    area = study_area_polygon(boundaries if boundaries is not None else lsoas)
+    if boundaries is not None:
+        area = study_area_polygon(boundaries)
+    else:
+        # a hull of centroids cuts the corners of the outer neighbourhoods
+        area = study_area_polygon(lsoas, buffer_km=2)
     data = StudyData(study=study, lsoas=lsoas, boundaries=boundaries, area=area, report=report)
+    if only_area:
+        return data
 
     if sources.schools:
         from transport_access.load.schools import load_schools
@@ -162,7 +189,8 @@ def load_study_data(study: Study, *, report: DataReport | None = None) -> StudyD
         from transport_access.load.gtfs import load_timetables
 
         data.feed, data.service_date, data.timetables = load_timetables(
-            sources.timetables, resolve=study.resolve, naptan=data.stops, report=report
+            sources.timetables, resolve=study.resolve, naptan=data.stops, area=area,
+            report=report,
         )
 
     return data

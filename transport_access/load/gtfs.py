@@ -748,13 +748,15 @@ def load_timetables(
     *,
     resolve: Callable[[str], Path],
     naptan: gpd.GeoDataFrame | None = None,
+    area: Any = None,
     target_date: dt.date | None = None,
     report: DataReport | None = None,
 ) -> tuple[gtfs_kit.Feed, dt.date, pd.DataFrame]:
     """Read a study's timetables, choose their service days and merge them on one date.
 
     Each feed is read (GTFS with :func:`read_gtfs`, TransXChange through
-    :func:`transport_access.load.transxchange.convert_transxchange`), checked with
+    :func:`transport_access.load.transxchange.convert_transxchange`, rail CIF through
+    :func:`transport_access.load.cif.convert_cif`), checked with
     :func:`check_feed`, given its service day (:func:`choose_service_day`; England and
     Wales bank holidays are never picked as representative weekdays), moved onto the
     common routing date (:func:`align_service_day`) and merged (:func:`merge_feeds`, IDs
@@ -774,6 +776,9 @@ def load_timetables(
     naptan : GeoDataFrame, optional
         Stops from :func:`transport_access.load.naptan.load_naptan`; required for
         TransXChange sources.
+    area : shapely geometry, optional
+        The study area (EPSG:4326): rail (CIF) journeys calling inside it are kept, with their
+        calls within the source's ``buffer_km`` of it.
     target_date : datetime.date, optional
         The common routing date.
     report : DataReport, optional
@@ -796,8 +801,6 @@ def load_timetables(
     ------
     NoServiceError
         A feed has no service on its configured day.
-    NotImplementedError
-        A ``cif`` (rail) source: its conversion is not written yet.
     ValueError
         No sources.
     """
@@ -823,7 +826,16 @@ def load_timetables(
                 )
             feed = convert_transxchange(path, naptan=naptan, report=report)
         else:
-            raise NotImplementedError("rail CIF conversion: not yet")
+            from transport_access.load.cif import convert_cif
+
+            feed = convert_cif(
+                path,
+                naptan_rail=resolve(source.stations) if source.stations else naptan,
+                tiplocs=resolve(source.tiplocs) if source.tiplocs else None,
+                area=area,
+                buffer_km=source.buffer_km,
+                report=report,
+            )
         feed = check_feed(feed, path=path, name=source.name, report=report)
 
         services = None
