@@ -251,3 +251,32 @@ def test_rail_gtfs_command_clips_to_the_study_area(shared_data: Path, tmp_path: 
     feed = gtfs_kit.read_feed(out, dist_units="km")
     assert len(feed.trips) == 180
     assert "WEYMTH" in set(feed.stops["stop_id"])
+
+
+def test_drt_zone_reaches_a_stop_beyond_walking_during_its_hours(tmp_path: Path):
+    from shapely.geometry import box
+
+    from transport_access.scenarios.drt import DrtZone
+
+    network = api.build_transport_network(gtfs=[write_line_feed(tmp_path / "line")])
+    far_lon = A[0] - 3000 / (111_320 * math.cos(math.radians(A[1])))
+    origin = pd.DataFrame({"id": ["farm"], "lon": [far_lon], "lat": [A[1]]})
+    network.drt_zones = [DrtZone(
+        name="vale", area=box(far_lon - 0.01, A[1] - 0.01, A[0] + 0.001, A[1] + 0.01),
+        days=("mon", "tue", "wed", "thu", "fri"), start_s=7 * 3600, end_s=8 * 3600,
+        wait_s=600, detour_factor=1.5, vehicles=1, hub_atco=("A",), hub_stop_ids=("A",),
+        hub_lon=(A[0],), hub_lat=(A[1],),
+    )]
+    table = api.expanded_travel_time_matrix(
+        network, origin, DEST, date="2024-03-04", departure="07:58", window_min=4
+    )
+    # 3 km by car (x 1.3 at 40 km/h = 351 s) x 1.5 detour + 600 s wait = 1,127 s to stop A
+    car_s = round(haversine_m(far_lon, A[1], A[0], A[1]) * 1.3 / (40 / 3.6))
+    drt_s = round(car_s * 1.5) + 600
+    assert 1120 <= drt_s <= 1130
+    times = table["travel_time_s"].tolist()
+    # 07:58 + drt_s -> at A by 08:16:47, the 08:20 bus (slack met) arrives 08:25
+    assert times[0] == (8 * 60 + 25 - (7 * 60 + 58)) * 60
+    assert times[1] == (8 * 60 + 25 - (7 * 60 + 59)) * 60
+    # from 08:00 the zone is closed, and the farm is beyond walking distance of A
+    assert times[2:] == [pd.NA, pd.NA]

@@ -89,3 +89,32 @@ class Links:
         """Return the links reversed (targets become sources)."""
         rows = np.repeat(np.arange(self.n_from), np.diff(self.indptr))
         return Links.from_pairs(self.n_to, self.n_from, self.indices, rows, self.seconds)
+
+
+def minimum(first: Links, *others: Links) -> Links:
+    """Element-wise minimum of links over the same sources and targets (a rider may choose).
+
+    Parameters
+    ----------
+    first, *others : Links
+        Links of equal shape ``(n_from, n_to)``.
+
+    Returns
+    -------
+    Links
+        Every pair present in any input, with its smallest time.
+    """
+    if not others:
+        return first
+    parts = (first, *others)
+    if any(p.n_from != first.n_from or p.n_to != first.n_to for p in parts):
+        shapes = [(p.n_from, p.n_to) for p in parts]
+        raise ValueError(f"links must have the same shape to be combined, got {shapes}")
+    rows = [np.repeat(np.arange(p.n_from), np.diff(p.indptr)) for p in parts]
+    return Links.from_pairs(
+        first.n_from,
+        first.n_to,
+        np.concatenate(rows),
+        np.concatenate([p.indices for p in parts]),
+        np.concatenate([p.seconds for p in parts]),
+    )

@@ -37,11 +37,12 @@ from transport_access.errors import (
     NonUniqueIDError,
     TransportAccessError,
 )
-from transport_access.routing._links import Links
+from transport_access.routing._links import Links, minimum
 
 if TYPE_CHECKING:
     from transport_access.network.streets import StreetNetwork
     from transport_access.network.timetable import Timetable
+    from transport_access.scenarios.drt import DrtLinks, DrtZone
 
 log = get_logger(__name__)
 
@@ -107,12 +108,16 @@ class TransportNetwork:
         The OSM extract the streets came from.
     gtfs_paths : list of str
         The timetable files.
+    drt_zones : list of DrtZone
+        Demand-responsive zones (from scenarios): door-to-door inside a zone and to its hub
+        stops, used alongside walking by the transit engine during their service hours.
     """
 
     streets: StreetNetwork | None = None
     feed: Any = None
     osm_path: str | None = None
     gtfs_paths: list[str] = field(default_factory=list)
+    drt_zones: list[DrtZone] = field(default_factory=list)
     _timetables: dict[dt.date, Timetable] = field(default_factory=dict, repr=False)
     _transfers: dict[tuple, Links] = field(default_factory=dict, repr=False)
 
@@ -384,6 +389,31 @@ class _TransitInputs:
     egress: Links
     transfers: Links
     walk_only: Links
+    drt: list[DrtLinks] = field(default_factory=list)
+
+    def with_drt(self, active: Sequence[bool]) -> _TransitInputs:
+        """The inputs with the active zones' legs added (the faster of walk and DRT)."""
+        zones = [z for z, on in zip(self.drt, active, strict=True) if on]
+        if not zones:
+            return self
+        return _TransitInputs(
+            timetable=self.timetable,
+            access=minimum(self.access, *(z.access for z in zones)),
+            egress=minimum(self.egress, *(z.egress for z in zones)),
+            transfers=self.transfers,
+            walk_only=minimum(self.walk_only, *(z.door_to_door for z in zones)),
+        )
+
+    def windows(self, departure_s: int, window_min: int) -> list[tuple[int, int, tuple]]:
+        """Split the window where DRT availability changes: (first minute, length, active)."""
+        minutes = departure_s + 60 * np.arange(window_min)
+        flags = [tuple(bool(z.available(t)) for z in self.drt) for t in minutes]
+        parts, start = [], 0
+        for i in range(1, window_min + 1):
+            if i == window_min or flags[i] != flags[start]:
+                parts.append((start, i - start, flags[start]))
+                start = i
+        return parts
 
 
 def _transit_inputs(
@@ -397,13 +427,26 @@ def _transit_inputs(
     o_lon, o_lat = o["lon"].to_numpy(), o["lat"].to_numpy()
     d_lon, d_lat = d["lon"].to_numpy(), d["lat"].to_numpy()
     s_lon, s_lat = timetable.stop_lon, timetable.stop_lat
-    return _TransitInputs(
+    inputs = _TransitInputs(
         timetable=timetable,
         access=_links(network, "walk", o_lon, o_lat, s_lon, s_lat, params, walk_s),
         egress=_links(network, "walk", s_lon, s_lat, d_lon, d_lat, params, walk_s),
         transfers=network.transfers(timetable, params),
         walk_only=_links(network, "walk", o_lon, o_lat, d_lon, d_lat, params, walk_s),
     )
+    if network.drt_zones:
+        from transport_access.scenarios.drt import drt_links
+
+        service_day = dt.date.fromisoformat(str(timetable.service_date))
+        for zone in network.drt_zones:
+            if not zone.runs_on(service_day):
+                log.info("DRT zone %s does not run on %s", zone.name, service_day)
+                continue
+            inputs.drt.append(drt_links(
+                zone, origins=o, destinations=d, stops=timetable, streets=network.streets,
+                circuity=params.circuity, max_seconds=params.max_time_s,
+            ))
+    return inputs
 
 
 def _warn_if_window_outside_service(timetable: Timetable, first_s: int, last_s: int) -> None:
@@ -448,12 +491,22 @@ def _per_minute_seconds(
     _warn_if_window_outside_service(
         inputs.timetable, departure_s, departure_s + 60 * (window_min - 1)
     )
-    yield from iter_transit_travel_times(
-        inputs.timetable, access=inputs.access, egress=inputs.egress,
-        transfers=inputs.transfers, walk_only=inputs.walk_only, departure_s=departure_s,
-        window_min=window_min, board_slack_s=params.board_slack_s,
-        max_rides=params.max_rides, max_time_s=params.max_time_s,
-    )
+    # DRT legs count for departure minutes within their zone's hours: the window is routed
+    # in parts where the set of running zones is constant, then joined minute by minute.
+    parts = [
+        iter_transit_travel_times(
+            part.timetable, access=part.access, egress=part.egress,
+            transfers=part.transfers, walk_only=part.walk_only,
+            departure_s=departure_s + 60 * first, window_min=length,
+            board_slack_s=params.board_slack_s, max_rides=params.max_rides,
+            max_time_s=params.max_time_s,
+        )
+        for first, length, active in inputs.windows(departure_s, window_min)
+        for part in [inputs.with_drt(active)]
+    ]
+    for chunks in zip(*parts, strict=True):
+        rows = chunks[0][0]
+        yield rows, np.concatenate([times for _, times in chunks], axis=1)
 
 
 def _params(overrides: dict[str, Any]) -> RoutingParameters:
@@ -629,6 +682,9 @@ def arrive_by_matrix(
     d = check_points(destinations, what="destinations")
     day, deadline_s = parse_departure(arrive_by, date)
     inputs = _transit_inputs(network, day, o, d, params)
+    # DRT zones count when they run in the minute before the deadline (an approximation:
+    # arrive-by searches many departure minutes at once with one set of legs).
+    inputs = inputs.with_drt([bool(z.available(deadline_s - 60)) for z in inputs.drt])
     result = transit_arrive_by(
         inputs.timetable, access=inputs.access, egress=inputs.egress,
         transfers=inputs.transfers, walk_only=inputs.walk_only, arrive_by_s=deadline_s,
