@@ -278,3 +278,12 @@ def test_porto_alegre_timetable(shared_data) -> None:  # noqa: ANN001
         _, arrival, departure = timetable.trip_times(p)
         assert (np.diff(departure, axis=0) >= 0).all() and (np.diff(arrival, axis=0) >= 0).all()
         assert (arrival[:, 1:] >= departure[:, :-1]).all() and (departure >= arrival).all()
+
+
+def test_stop_without_coordinates_is_named() -> None:
+    feed = make_feed(
+        {"A": (0.0, 0.0), "B": (float("nan"), 0.01)},
+        [("t", "A", "08:00:00", "08:00:00"), ("t", "B", "08:10:00", "08:10:00")],
+    )
+    with pytest.raises(InvalidValueError, match="stop_id 'B', used by trip_id 't'"):
+        build_timetable(feed, MONDAY, cache=False)

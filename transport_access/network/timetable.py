@@ -318,6 +318,15 @@ def _build(feed: Any, date: dt.date, report: DataReport | None) -> Timetable:
             f"stop_id {rows['stop_id'].iloc[i]!r} of trip_id {rows['trip_id'].iloc[i]!r} "
             "is not in stops.txt.",
         )
+    no_place = np.isnan(stop_lon[stop_code]) | np.isnan(stop_lat[stop_code])
+    if no_place.any():
+        i = int(np.flatnonzero(no_place)[0])
+        raise InvalidValueError(
+            "stops.txt",
+            f"stop_id {rows['stop_id'].iloc[i]!r}, used by trip_id {rows['trip_id'].iloc[i]!r}, "
+            "has no stop_lon/stop_lat.",
+            "Give the stop its coordinates.",
+        )
     arrival = parse_gtfs_seconds(rows["arrival_time"], table="stop_times", field="arrival_time")
     departure = parse_gtfs_seconds(
         rows["departure_time"], table="stop_times", field="departure_time"
