@@ -267,6 +267,9 @@ def _return_journeys(
 
     deadline_s = parse_departure(s.arrive_by)[1]
     inputs = _transit_inputs(network, date, origins, s.points, params)
+    # Demand-responsive zones count when they run in the minute before the deadline, as in
+    # routing.api.arrive_by_matrix.
+    inputs = inputs.with_drt([bool(z.available(deadline_s - 60)) for z in inputs.drt])
     morning = arrive_by(
         inputs.timetable, access=inputs.access, egress=inputs.egress,
         transfers=inputs.transfers, walk_only=inputs.walk_only, arrive_by_s=deadline_s,
