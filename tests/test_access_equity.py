@@ -51,9 +51,22 @@ def test_summary_by_decile_and_quintile() -> None:
 
 
 def test_quintile_gap() -> None:
-    gap = eq.quintile_gap(ACCESS, LSOAS).iloc[0]
-    assert (gap["q1_mean"], gap["q5_mean"], gap["difference"], gap["ratio"]) == (
+    # A second destination type with another measure must not add empty combinations.
+    other = ACCESS.assign(destination="school", measure="within_30_min", value=[1, 2, 3, 4.0])
+    gap = eq.quintile_gap(pd.concat([ACCESS, other]), LSOAS)
+    assert gap[["destination", "measure"]].values.tolist() == [
+        ["gp", "nearest_p50_min"], ["school", "within_30_min"]]
+    row = gap.iloc[0]
+    assert (row["q1_mean"], row["q5_mean"], row["difference"], row["ratio"]) == (
         25.0, 10.0, 15.0, 2.5)
+    # school: Q1 (100*1 + 300*2)/400 = 1.75; Q5 (200*3 + 400*4)/600 = 11/3
+    assert gap.iloc[1]["q1_mean"] == 1.75 and gap.iloc[1]["q5_mean"] == pytest.approx(11 / 3)
+
+
+def test_clock_times_get_no_concentration_index() -> None:
+    clock = ACCESS.assign(measure="arrival_min", value=[500, 510, 520, 530.0])
+    table = eq.concentration_indices(pd.concat([ACCESS, clock]), LSOAS)
+    assert table["measure"].tolist() == ["nearest_p50_min"]
 
 
 def test_concentration_index_worked_examples() -> None:

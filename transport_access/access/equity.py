@@ -53,6 +53,8 @@ DEFAULT_RURAL_DENSITY_PER_KM2 = 1000.0
 #: The IMD deciles whose residents count in "access deserts" (most deprived fifth).
 DESERT_DECILES = (1, 2)
 LONG_COLUMNS = ["lsoa_code", "destination", "mode", "measure", "value"]
+#: Clock times (minutes after midnight): not a quantity, so no concentration index.
+CLOCK_MEASURES = ("morning_departure_min", "arrival_min", "latest_return_min")
 _KEYS = ["destination", "mode", "measure"]
 
 
@@ -241,8 +243,8 @@ def quintile_gap(access: pd.DataFrame, lsoas: pd.DataFrame) -> pd.DataFrame:
         either quintile is absent from the study area).
     """
     summary = summarise_by(access, lsoas, by="imd_quintile")
-    wide = summary.pivot_table(index=_KEYS, columns="imd_quintile", values="mean",
-                               dropna=False)
+    # unstack, not pivot_table: only the destination/mode/measure triples that exist
+    wide = summary.set_index([*_KEYS, "imd_quintile"])["mean"].unstack("imd_quintile")
     q1 = wide[1] if 1 in wide.columns else pd.Series(np.nan, index=wide.index)
     q5 = wide[5] if 5 in wide.columns else pd.Series(np.nan, index=wide.index)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -265,9 +267,11 @@ def concentration_indices(access: pd.DataFrame, lsoas: pd.DataFrame) -> pd.DataF
     -------
     pandas.DataFrame
         ``destination``, ``mode``, ``measure``, ``n_lsoas`` (with a value),
-        ``concentration_index`` (negative: concentrated among the more deprived).
+        ``concentration_index`` (negative: concentrated among the more deprived). Clock-time
+        measures (:data:`CLOCK_MEASURES`) are left out.
     """
     joined = _joined(access, lsoas, ["imd_rank"])
+    joined = joined[~joined["measure"].isin(CLOCK_MEASURES)]
     rows = []
     for key, group in joined.groupby(_KEYS, sort=True):
         values = group["value"].to_numpy(float)
