@@ -822,10 +822,9 @@ def write_access_outputs(
     long.to_csv(written["long_csv"], index=False)
 
     for name, table in result.equity.items():
-        key = name if name != "by_imd_decile" else "by_imd_decile"
-        written[key] = out / (OUTPUT_FILES["by_imd_decile"] if name == "by_imd_decile"
-                              else f"access_{name}.csv")
-        table.to_csv(written[key], index=False)
+        written[name] = out / (OUTPUT_FILES["by_imd_decile"] if name == "by_imd_decile"
+                               else f"access_{name}.csv")
+        table.to_csv(written[name], index=False)
     if result.unreachable is not None:
         written["unreachable"] = out / "access_unreachable.csv"
         result.unreachable.to_csv(written["unreachable"], index=False)
