@@ -301,3 +301,47 @@ def test_compare_jts_errors(fixtures: Path, tmp_path: Path) -> None:
         compare_jts(ours, bad)
     with pytest.raises(InvalidValueError, match="nearest_p90_min"):
         compare_jts(ours, fixtures / "access" / "jts_synthetic.csv", measure="nearest_p90_min")
+
+
+def test_study_destinations_from_loaded_tables(caplog: pytest.LogCaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from transport_access.config import DestinationSet, ReturnJourney
+
+    points = [Point(A), Point(B)]
+    schools = gpd.GeoDataFrame({"urn": ["1", "2"], "category": ["primary", "further-education"],
+                                "pupils": [210.0, np.nan]}, geometry=points, crs=4326)
+    gp = gpd.GeoDataFrame({"code": ["J1"]}, geometry=[Point(B)], crs=4326)
+    lsoas = gpd.GeoDataFrame({"lsoa_code": ["E01000001", "E01000002"]}, geometry=points,
+                             crs=4326)
+    jobs = pd.DataFrame({"zone_code": ["E01000001", "E01000002", "E01999999"],
+                         "zone_type": "lsoa2011", "jobs": [40.0, np.nan, 5.0],
+                         "suppressed": [False, True, False]})
+    study = SimpleNamespace(destinations={
+        "primary": DestinationSet(source="schools", categories=["primary"],
+                                  thresholds_min=[15, 30]),
+        "post16": DestinationSet(source="schools", categories=["further-education"],
+                                 return_journey=ReturnJourney(arrive_by="09:00")),
+        "gp": DestinationSet(source="gp"),
+        "jobs": DestinationSet(source="jobs", thresholds_min=[30, 45, 60]),
+    })
+    data = SimpleNamespace(study=study, schools=schools, gp=gp, jobs=jobs, lsoas=lsoas)
+    caplog.set_level("INFO", logger="transport_access")
+    sets = {s.name: s for s in ar.study_destinations(data)}
+    assert sets["primary"].weight == "pupils" and sets["primary"].thresholds_min == (15.0, 30.0)
+    # FE colleges have no pupil count in GIAS: sites are counted instead.
+    assert sets["post16"].weight is None and sets["post16"].capacity is None
+    assert sets["post16"].arrive_by == "09:00"
+    assert sets["post16"].return_window == ("15:30", "18:30")
+    assert sets["gp"].points["id"].tolist() == ["J1"]
+    # Jobs by LSOA are placed at the LSOA centroids; the zone outside the study is named.
+    job_points = sets["jobs"].points
+    assert job_points["id"].tolist() == ["E01000001", "E01000002"]
+    assert job_points["lon"].tolist() == [A[0], B[0]]
+    assert "1 of 3 job zones have no location" in caplog.text
+    no_jobs = SimpleNamespace(**{**vars(data), "jobs": None})
+    assert "jobs" not in {s.name for s in ar.study_destinations(no_jobs)}
+    assert "job accessibility is skipped" in caplog.text
