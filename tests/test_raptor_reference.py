@@ -595,6 +595,19 @@ def test_porto_alegre_matches_reference(porto_alegre, departure_s: int, max_ride
         max_time_s=7200,
     )
     np.testing.assert_array_equal(engine[:, minutes, :], reference)
+    reduced = transit_percentiles(
+        net.timetable,
+        access=net.access,
+        egress=net.egress,
+        transfers=net.transfers,
+        walk_only=net.walk_only,
+        departure_s=departure_s,
+        window_min=window,
+        percentiles=[10, 50, 90],
+        max_rides=max_rides,
+        origins=origins,
+    )
+    np.testing.assert_array_equal(reduced, nearest_rank_percentiles(engine, [10, 50, 90], axis=1))
     # EPTC runs 11:20-17:50 only (the r5r sample), so mornings have the metro alone.
     reachable = np.isfinite(reference).mean()
     assert reachable > (0.5 if departure_s == 14 * 3600 else 0.02)

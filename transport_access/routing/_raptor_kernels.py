@@ -272,3 +272,81 @@ def range_raptor(
             max_time_s,
         )
     return out
+
+
+@njit(cache=True, parallel=True)
+def range_raptor_percentiles(
+    origins: np.ndarray,
+    departures_s: np.ndarray,
+    n_destinations: int,
+    ranks: np.ndarray,
+    pattern_stop_ptr: np.ndarray,
+    pattern_stops: np.ndarray,
+    pattern_trip_ptr: np.ndarray,
+    pattern_time_ptr: np.ndarray,
+    arrival_s: np.ndarray,
+    departure_s: np.ndarray,
+    stop_pattern_ptr: np.ndarray,
+    stop_pattern: np.ndarray,
+    stop_pattern_pos: np.ndarray,
+    acc_ptr: np.ndarray,
+    acc_idx: np.ndarray,
+    acc_s: np.ndarray,
+    egr_ptr: np.ndarray,
+    egr_idx: np.ndarray,
+    egr_s: np.ndarray,
+    xfer_ptr: np.ndarray,
+    xfer_idx: np.ndarray,
+    xfer_s: np.ndarray,
+    walk_ptr: np.ndarray,
+    walk_idx: np.ndarray,
+    walk_s: np.ndarray,
+    board_slack_s: int,
+    max_rides: int,
+    max_time_s: int,
+) -> np.ndarray:
+    """Like :func:`range_raptor`, reduced per origin to the sorted values at ``ranks``.
+
+    Returns a float32 array of shape ``(len(origins), n_destinations, len(ranks))``: for each
+    destination, the travel times of the window sorted ascending (``inf`` last), taken at the
+    0-based ``ranks``. Only one origin's minutes are held per thread.
+    """
+    n_minutes = len(departures_s)
+    out = np.empty((len(origins), n_destinations, len(ranks)), dtype=np.float32)
+    for row in prange(len(origins)):
+        minutes = np.empty((1, n_minutes, n_destinations), dtype=np.float32)
+        _one_origin(
+            origins[row],
+            departures_s,
+            minutes,
+            0,
+            pattern_stop_ptr,
+            pattern_stops,
+            pattern_trip_ptr,
+            pattern_time_ptr,
+            arrival_s,
+            departure_s,
+            stop_pattern_ptr,
+            stop_pattern,
+            stop_pattern_pos,
+            acc_ptr,
+            acc_idx,
+            acc_s,
+            egr_ptr,
+            egr_idx,
+            egr_s,
+            xfer_ptr,
+            xfer_idx,
+            xfer_s,
+            walk_ptr,
+            walk_idx,
+            walk_s,
+            board_slack_s,
+            max_rides,
+            max_time_s,
+        )
+        for j in range(n_destinations):
+            ordered = np.sort(minutes[0, :, j])
+            for r in range(len(ranks)):
+                out[row, j, r] = ordered[ranks[r]]
+    return out

@@ -130,6 +130,42 @@ def iter_transit_travel_times(
     travel_time_s : numpy.ndarray of float32, shape (n_chunk, window_min, n_destinations)
         Seconds, ``inf`` where unreachable.
     """
+    yield from _route_chunks(
+        timetable,
+        access=access,
+        egress=egress,
+        transfers=transfers,
+        walk_only=walk_only,
+        departure_s=departure_s,
+        window_min=window_min,
+        board_slack_s=board_slack_s,
+        max_rides=max_rides,
+        max_time_s=max_time_s,
+        origins=origins,
+        chunk_origins=chunk_origins,
+        ranks=None,
+    )
+
+
+def _route_chunks(
+    timetable: Timetable,
+    *,
+    access: Links,
+    egress: Links,
+    transfers: Links,
+    walk_only: Links | None,
+    departure_s: int,
+    window_min: int,
+    board_slack_s: int,
+    max_rides: int,
+    max_time_s: int,
+    origins: Sequence[int] | np.ndarray | None,
+    chunk_origins: int,
+    ranks: np.ndarray | None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (origins, every minute) chunks, or (origins, sorted minutes at ``ranks``)."""
+    import numba
+
     from transport_access.routing import _raptor_kernels as kernels
 
     if window_min < 1:
@@ -170,18 +206,19 @@ def iter_transit_travel_times(
     starts = range(0, len(chosen), max(1, int(chunk_origins)))
     for start in track(starts, description="transit routing"):
         chunk = chosen[start : start + chunk_origins]
-        yield (
-            chunk,
-            kernels.range_raptor(
-                chunk,
-                departures,
-                n_destinations,
-                *arrays,
-                int(board_slack_s),
-                int(max_rides),
-                int(max_time_s),
-            ),
-        )
+        kernel_args = (*arrays, int(board_slack_s), int(max_rides), int(max_time_s))
+        # Origins differ a lot in cost: hand them out one at a time to the threads.
+        previous = numba.set_parallel_chunksize(1)
+        try:
+            if ranks is None:
+                times = kernels.range_raptor(chunk, departures, n_destinations, *kernel_args)
+            else:
+                times = kernels.range_raptor_percentiles(
+                    chunk, departures, n_destinations, ranks, *kernel_args
+                )
+        finally:
+            numba.set_parallel_chunksize(previous)
+        yield chunk, times
 
 
 def transit_travel_times(
@@ -252,6 +289,17 @@ def transit_travel_times(
     return np.concatenate(blocks, axis=0)
 
 
+def _nearest_ranks(n: int, percentiles: Sequence[float]) -> list[int]:
+    """0-based indices of the nearest-rank percentiles among ``n`` sorted values."""
+    ranks = []
+    for p in percentiles:
+        if not 0 < p <= 100:
+            raise ValueError(f"percentile {p} is outside (0, 100].")
+        # Round the product first so that 50/100*60 lands on 30, not 30.000000000000004.
+        ranks.append(max(0, math.ceil(round(p / 100 * n, 9)) - 1))
+    return ranks
+
+
 def nearest_rank_percentiles(
     times: np.ndarray, percentiles: Sequence[float], *, axis: int = 1
 ) -> np.ndarray:
@@ -273,13 +321,7 @@ def nearest_rank_percentiles(
         ``times`` without ``axis`` and with a last axis of ``len(percentiles)``.
     """
     times = np.asarray(times)
-    n = times.shape[axis]
-    ranks = []
-    for p in percentiles:
-        if not 0 < p <= 100:
-            raise ValueError(f"percentile {p} is outside (0, 100].")
-        # Round the product first so that 50/100*60 lands on 30, not 30.000000000000004.
-        ranks.append(max(0, math.ceil(round(p / 100 * n, 9)) - 1))
+    ranks = _nearest_ranks(times.shape[axis], percentiles)
     ordered = np.sort(times, axis=axis)
     picked = np.take(ordered, ranks, axis=axis)
     return np.moveaxis(picked, axis, -1)
@@ -299,7 +341,7 @@ def transit_percentiles(
     max_rides: int = 4,
     max_time_s: int = 7200,
     origins: Sequence[int] | np.ndarray | None = None,
-    chunk_origins: int = DEFAULT_CHUNK_ORIGINS,
+    chunk_origins: int = 256,
 ) -> np.ndarray:
     """Nearest-rank percentiles of the travel time over a window, without holding every minute.
 
@@ -314,7 +356,7 @@ def transit_percentiles(
     n_origins = access.n_from if origins is None else len(origins)
     out = np.empty((n_origins, egress.n_to, len(percentiles)), dtype=np.float32)
     row = 0
-    for chunk, times in iter_transit_travel_times(
+    for chunk, picked in _route_chunks(
         timetable,
         access=access,
         egress=egress,
@@ -327,8 +369,9 @@ def transit_percentiles(
         max_time_s=max_time_s,
         origins=origins,
         chunk_origins=chunk_origins,
+        ranks=np.array(_nearest_ranks(window_min, percentiles), dtype=np.int64),
     ):
-        out[row : row + len(chunk)] = nearest_rank_percentiles(times, percentiles, axis=1)
+        out[row : row + len(chunk)] = picked
         row += len(chunk)
     return out
 
@@ -479,6 +522,15 @@ def warm_up_kernels() -> float:
         stop_pattern_pos=i32,
     )
     link = Links.from_pairs(1, 1, np.zeros(1), np.zeros(1), np.zeros(1))
+    transit_percentiles(
+        one_stop,
+        access=link,
+        egress=link,
+        transfers=link,
+        walk_only=link,
+        departure_s=0,
+        window_min=1,
+    )
     transit_travel_times(
         one_stop,
         access=link,
