@@ -148,9 +148,92 @@ def demo(
 
     result = run_demo(config, data_root=data_root, out=out)
     _print_table(result.report.to_frame(), f"Data report: {result.study.area.name}")
+    if result.access is not None:
+        _print_table(
+            _quintile_summary(result.access),
+            "Mean minutes to the nearest, by IMD quintile (Q1 = most deprived), 07:00-10:00",
+        )
     typer.echo(f"Outputs written to {out}/")
     for path in result.outputs:
         typer.echo(f"  {path}")
+
+
+@app.command()
+def access(
+    config: ConfigArg,
+    data_root: DataRootOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("outputs/access"),
+    modes: Annotated[
+        str, typer.Option("--modes", help="comma-separated: transit,walk,cycle,car")
+    ] = "transit,walk,cycle,car",
+    window: Annotated[
+        str | None, typer.Option("--window", help="departure window name (default: the first)")
+    ] = None,
+    window_min: Annotated[
+        int | None, typer.Option("--window-min", help="only the first N minutes (quick runs)")
+    ] = None,
+    rural_urban: Annotated[
+        Path | None, typer.Option("--rural-urban", help="ONS Rural Urban Classification CSV")
+    ] = None,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Accessibility of every neighbourhood of a study, with the deprivation breakdown."""
+    _setup(verbose, quiet)
+    from transport_access.access.run import run_access, write_access_outputs
+    from transport_access.config import load_study
+    from transport_access.study_data import load_study_data
+
+    data = load_study_data(load_study(config, data_root=data_root))
+    result = run_access(
+        data, modes=[m.strip() for m in modes.split(",") if m.strip()], window=window,
+        window_min=window_min, rural_urban_file=rural_urban,
+    )
+    written = write_access_outputs(result, out)
+    _print_table(
+        _quintile_summary(result), "Mean minutes to the nearest, by IMD quintile (Q1 most deprived)"
+    )
+    for path in written.values():
+        typer.echo(f"  {path}")
+
+
+def _quintile_summary(result):  # noqa: ANN001, ANN202 - AccessResult, DataFrame
+    """Nearest-destination minutes by IMD quintile, one row per destination and mode."""
+    table = result.equity.get("by_imd_quintile")
+    if table is None or table.empty:
+        return result.long.head(0)
+    table = table[table["measure"] == "nearest_p50_min"]
+    wide = table.pivot_table(index=["destination", "mode"], columns="imd_quintile", values="mean")
+    wide.columns = [f"Q{int(c)}" for c in wide.columns]
+    return wide.reset_index()
+
+
+@app.command("compare-jts")
+def compare_jts_command(
+    jts: Annotated[Path, typer.Option("--jts", help="DfT JTS LSOA table (CSV)")],
+    access_table: Annotated[
+        Path, typer.Option("--access", help="our access_lsoa.parquet or .csv")
+    ] = Path("outputs/access/access_lsoa.parquet"),
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("outputs/access"),
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Compare our nearest-destination times with DfT Journey Time Statistics."""
+    _setup(verbose, quiet)
+    import pandas as pd
+
+    from transport_access.access.jts import compare_jts, write_jts_comparison
+    from transport_access.errors import MissingFileError
+
+    if not access_table.exists():
+        raise MissingFileError(
+            access_table, "access table does not exist.", "Run `transport-access access` first."
+        )
+    ours = (pd.read_parquet(access_table) if access_table.suffix == ".parquet"
+            else pd.read_csv(access_table))
+    summary, per_lsoa = compare_jts(ours, jts)
+    write_jts_comparison(summary, per_lsoa, out)
+    _print_table(summary, "Ours minus JTS, minutes to the nearest destination")
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """The end-to-end study run behind ``make demo``.
 
-It loads and checks every dataset of the study file and writes the data report; further
-stages (travel times, accessibility, scenarios, maps) add their outputs here as they land.
+It loads and checks every dataset of the study file and writes the data report, then the
+accessibility tables by deprivation and the comparison with DfT Journey Time Statistics.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from transport_access._log import get_logger
 from transport_access.config import Study, load_study
@@ -24,6 +25,7 @@ class DemoResult:
     study: Study
     report: DataReport
     outputs: list[Path] = field(default_factory=list)
+    access: Any = None
 
 
 def run_demo(
@@ -62,4 +64,16 @@ def run_demo(
         path = out / "timetables.csv"
         data.timetables.to_csv(path, index=False)
         result.outputs.append(path)
+
+    from transport_access.access.run import run_access, write_access_outputs
+
+    access = run_access(data)
+    result.access = access
+    result.outputs.extend(write_access_outputs(access, out).values())
+    if study.data.jts:
+        from transport_access.access.jts import compare_jts, write_jts_comparison
+
+        summary, per_lsoa = compare_jts(access, study.resolve(study.data.jts))
+        written = write_jts_comparison(summary, per_lsoa, out)
+        result.outputs.extend(p for p in written.values() if isinstance(p, Path))
     return result

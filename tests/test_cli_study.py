@@ -1,0 +1,48 @@
+"""The study commands end to end on the Dorset study: access, compare-jts, demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from tests.conftest import PROJECT_ROOT
+
+DORSET = str(PROJECT_ROOT / "configs" / "dorset.yaml")
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "transport_access.cli", *args],
+        capture_output=True, text=True, cwd=PROJECT_ROOT,
+    )
+
+
+def test_access_then_compare_jts(shared_data: Path, tmp_path: Path):
+    out = tmp_path / "access"
+    result = _run("access", DORSET, "--data-root", str(shared_data), "--out", str(out),
+                  "--modes", "transit,car", "--window-min", "10", "-q")
+    assert result.returncode == 0, result.stderr
+    assert "by IMD quintile" in result.stdout
+    long = pd.read_parquet(out / "access_lsoa.parquet")
+    assert long["lsoa_code"].nunique() == 452
+    assert set(long["mode"]) == {"transit", "car"}
+    by_decile = pd.read_csv(out / "access_by_imd_decile.csv")
+    assert set(by_decile["imd_decile"]) == set(range(1, 11))
+    assert (out / "access.gpkg").stat().st_size > 0
+
+    result = _run("compare-jts", "--jts", str(shared_data / "dorset" / "jts" /
+                  "jts2017_dorset_lsoas.csv"), "--access", str(out / "access_lsoa.parquet"),
+                  "--out", str(out), "-q")
+    assert result.returncode == 0, result.stderr
+    summary = pd.read_csv(out / "jts_comparison_summary.csv")
+    gp_pt = summary[(summary["destination"] == "gp") & (summary["mode"] == "transit")].iloc[0]
+    assert gp_pt["n_matched"] == 48
+
+
+def test_compare_jts_without_access_table_says_what_to_run(tmp_path: Path):
+    result = _run("compare-jts", "--jts", "x.csv", "--access", str(tmp_path / "none.parquet"))
+    assert result.returncode == 2
+    assert "Run `transport-access access` first" in result.stderr
