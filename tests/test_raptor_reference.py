@@ -563,6 +563,8 @@ def _trips_of(timetable) -> list[list[tuple[int, int, int]]]:  # noqa: ANN001
     return trips
 
 
+@pytest.mark.slow
+@pytest.mark.shared_data
 @pytest.mark.parametrize("departure_s, max_rides", [(14 * 3600, 4), (7 * 3600, 3)])
 def test_porto_alegre_matches_reference(porto_alegre, departure_s: int, max_rides: int) -> None:  # noqa: ANN001
     net = porto_alegre

@@ -261,6 +261,7 @@ def test_cached_timetable_is_identical() -> None:
     assert other_day.service_date == "2019-05-14"
 
 
+@pytest.mark.shared_data
 def test_porto_alegre_timetable(shared_data) -> None:  # noqa: ANN001
     import gtfs_kit as gk
 
