@@ -476,6 +476,7 @@ def _per_minute_seconds(
     departure_s: int,
     window_min: int,
     params: RoutingParameters,
+    inputs: _TransitInputs | None = None,
 ) -> Iterable[tuple[np.ndarray, np.ndarray]]:
     """Yield (origin rows, seconds of shape (rows, window_min, n_destinations)), inf = none."""
     if "transit" not in modes:
@@ -487,7 +488,8 @@ def _per_minute_seconds(
 
     from transport_access.routing.transit import iter_transit_travel_times
 
-    inputs = _transit_inputs(network, date, origins, destinations, params)
+    if inputs is None:
+        inputs = _transit_inputs(network, date, origins, destinations, params)
     _warn_if_window_outside_service(
         inputs.timetable, departure_s, departure_s + 60 * (window_min - 1)
     )
@@ -507,6 +509,45 @@ def _per_minute_seconds(
     for chunks in zip(*parts, strict=True):
         rows = chunks[0][0]
         yield rows, np.concatenate([times for _, times in chunks], axis=1)
+
+
+def _percentile_seconds(
+    network: TransportNetwork,
+    origins: pd.DataFrame,
+    destinations: pd.DataFrame,
+    modes: frozenset[str],
+    date: dt.date | None,
+    departure_s: int,
+    window_min: int,
+    percentiles: Sequence[int],
+    params: RoutingParameters,
+) -> np.ndarray:
+    """(n_origins, n_destinations, n_percentiles) seconds over the window, inf = none."""
+    from transport_access.routing.transit import nearest_rank_percentiles, transit_percentiles
+
+    inputs = None
+    if "transit" in modes:
+        inputs = _transit_inputs(network, date, origins, destinations, params)
+        parts = inputs.windows(departure_s, window_min)
+        if len(parts) == 1:
+            # One set of legs for the whole window: the kernel reduces minutes as it goes.
+            part = inputs.with_drt(parts[0][2])
+            _warn_if_window_outside_service(
+                part.timetable, departure_s, departure_s + 60 * (window_min - 1)
+            )
+            return transit_percentiles(
+                part.timetable, access=part.access, egress=part.egress,
+                transfers=part.transfers, walk_only=part.walk_only, departure_s=departure_s,
+                window_min=window_min, percentiles=percentiles,
+                board_slack_s=params.board_slack_s, max_rides=params.max_rides,
+                max_time_s=params.max_time_s,
+            ).astype(np.float64)
+    result = np.empty((len(origins), len(destinations), len(percentiles)), dtype=np.float64)
+    for rows, seconds in _per_minute_seconds(
+        network, origins, destinations, modes, date, departure_s, window_min, params, inputs
+    ):
+        result[rows] = nearest_rank_percentiles(seconds, percentiles, axis=1)
+    return result
 
 
 def _params(overrides: dict[str, Any]) -> RoutingParameters:
@@ -581,13 +622,9 @@ def travel_time_matrix(
     if engine != "embedded":
         raise InvalidValueError("engine", f"{engine!r}: choose 'embedded' or 'r5'.")
 
-    from transport_access.routing.transit import nearest_rank_percentiles
-
-    result = np.empty((len(o), len(d), len(percentiles)), dtype=np.float64)
-    for rows, seconds in _per_minute_seconds(
-        network, o, d, chosen, day, departure_s, window_min, params
-    ):
-        result[rows] = nearest_rank_percentiles(seconds, percentiles, axis=1)
+    result = _percentile_seconds(
+        network, o, d, chosen, day, departure_s, window_min, percentiles, params
+    )
     result[~np.isfinite(result)] = np.nan
     frame = pd.DataFrame({
         "from_id": np.repeat(o["id"].to_numpy(), len(d)),
