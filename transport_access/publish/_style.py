@@ -1,0 +1,365 @@
+"""Plain-English names, palettes and class breaks shared by the static maps and the report.
+
+Everything here is cheap to import (no matplotlib): the HTML report uses the same classes and
+colours as the PNG maps, so a reader sees one legend in both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Destination keys of the study file -> how a reader says them.
+DESTINATION_NAMES = {
+    "gp": "GP surgery",
+    "primary": "primary school",
+    "secondary": "secondary school",
+    "post16": "sixth form or college (post-16)",
+    "fe": "further education college",
+    "further_education": "further education college",
+    "hospital": "hospital",
+    "food_store": "food store",
+    "supermarket": "supermarket",
+    "town_centre": "town centre",
+    "jobs": "jobs",
+    "employment": "employment centre",
+}
+
+MODE_PHRASES = {
+    "transit": "by public transport",
+    "walk": "on foot",
+    "cycle": "by bicycle",
+    "car": "by car",
+}
+
+#: Sequential palette for travel time, colour-blind safe: short = dark purple-blue, long =
+#: bright yellow.
+SEQUENTIAL_CMAP = "viridis"
+#: Opportunities (more = better): cividis, also colour-blind safe and greyscale-monotone.
+OPPORTUNITY_CMAP = "cividis"
+#: Diverging palette for scenario changes, centred on zero.
+DIVERGING_CMAP = "PuOr"
+#: Deprivation deciles.
+DECILE_CMAP = "cividis"
+
+NO_ACCESS_COLOUR = "#d9d9d9"
+NO_ACCESS_HATCH = "////"
+NO_DATA_COLOUR = "#ffffff"
+DEPRIVED_OUTLINE = "#d6003a"  # a strong red-pink outline, visible on every viridis class
+DEPRIVED_DECILES = (1, 2)
+
+#: Travel-time class edges (minutes); the last class ends at the study's maximum time.
+DEFAULT_MINUTE_BREAKS = (15.0, 30.0, 45.0, 60.0, 90.0)
+
+
+def destination_name(destination: str) -> str:
+    """Plain-English name of a destination key (``"gp"`` -> ``"GP surgery"``)."""
+    return DESTINATION_NAMES.get(destination, destination.replace("_", " "))
+
+
+def mode_phrase(mode: str) -> str:
+    """Plain-English phrase of a mode (``"transit"`` -> ``"by public transport"``)."""
+    return MODE_PHRASES.get(mode, f"by {mode}")
+
+
+def window_phrase(parameters: dict | None) -> str:
+    """``"weekday 07:00-10:00"`` from an AccessResult's parameters (empty when unknown)."""
+    if not parameters:
+        return ""
+    window = parameters.get("departure_window") or {}
+    start, end = window.get("start"), window.get("end")
+    if not start or not end:
+        return ""
+    day = "weekday"
+    date = parameters.get("service_date")
+    if date:
+        import datetime as dt
+
+        try:
+            weekday = dt.date.fromisoformat(str(date)).weekday()
+            day = "weekday" if weekday < 5 else ("Saturday" if weekday == 5 else "Sunday")
+        except ValueError:
+            pass
+    return f"{day} {start}-{end}"
+
+
+def nice_number(value: float) -> float:
+    """Round a positive number to 1, 2 or 5 times a power of ten, for legends and scale bars."""
+    if not np.isfinite(value) or value <= 0:
+        return 0.0
+    exponent = math.floor(math.log10(value))
+    fraction = value / 10**exponent
+    step = 1.0 if fraction < 1.5 else 2.0 if fraction < 3.5 else 5.0 if fraction < 7.5 else 10.0
+    return step * 10**exponent
+
+
+def _round_readable(value: float) -> float:
+    """Two significant figures: 1,234 -> 1,200; 0.137 -> 0.14."""
+    if value == 0 or not np.isfinite(value):
+        return float(value)
+    digits = 1 - int(math.floor(math.log10(abs(value))))
+    return float(round(value, digits))
+
+
+def format_number(value: float) -> str:
+    """``1,200``, ``35``, ``0.14``: thousands separators, no trailing zeros."""
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class Classes:
+    """A classification of LSOA values for a map.
+
+    Attributes
+    ----------
+    codes : numpy.ndarray
+        One int per value (shape (n,)): class index ``0..k-1``; ``-1`` for NaN (no access
+        within the maximum time, or no data).
+    breaks : tuple of float
+        Upper edges of the k classes; class i holds ``breaks[i-1] < value <= breaks[i]``.
+    labels : tuple of str
+        One legend label per class.
+    colours : tuple of str
+        One hex colour per class.
+    missing_label : str
+        Legend label of code -1.
+    """
+
+    codes: np.ndarray
+    breaks: tuple[float, ...]
+    labels: tuple[str, ...]
+    colours: tuple[str, ...]
+    missing_label: str
+
+    def colour_of(self, code: int) -> str:
+        """Hex colour of a class code (``-1``: the no-access grey)."""
+        return NO_ACCESS_COLOUR if code < 0 else self.colours[code]
+
+
+def _palette(cmap_name: str, k: int, *, reverse: bool = False) -> tuple[str, ...]:
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps[cmap_name]
+    # Keep clear of the palest end so every class stands out from the white page.
+    positions = np.linspace(0.0, 0.92, k) if k > 1 else np.array([0.5])
+    if reverse:
+        positions = positions[::-1]
+    return tuple(to_hex(cmap(p)) for p in positions)
+
+
+def _assign(values: np.ndarray, breaks: Sequence[float]) -> np.ndarray:
+    codes = np.searchsorted(np.asarray(breaks, dtype=float), values, side="left")
+    codes = np.minimum(codes, len(breaks) - 1)
+    return np.where(np.isnan(values), -1, codes).astype(int)
+
+
+def classify_minutes(
+    values_min: Sequence[float] | np.ndarray,
+    *,
+    max_time_min: float = 120.0,
+    breaks_min: Sequence[float] = DEFAULT_MINUTE_BREAKS,
+) -> Classes:
+    """Travel times in fixed, readable classes, with a distinct "no access" class.
+
+    Fixed classes (not quantiles) keep maps of different destinations and modes comparable.
+
+    Parameters
+    ----------
+    values_min : array-like of float, shape (n,)
+        Minutes; NaN means nothing reachable within ``max_time_min``.
+    max_time_min : float
+        The routing cut-off, minutes: the last class ends there.
+    breaks_min : sequence of float
+        Upper edges of the classes below ``max_time_min``, minutes.
+
+    Returns
+    -------
+    Classes
+        Labels such as ``"up to 15 min"``, ``"15-30 min"``, ``"90-120 min"``; the missing
+        class reads ``"no access within 120 min"``. Palette: viridis, short = dark.
+    """
+    values = np.asarray(values_min, dtype=float)
+    edges = [b for b in breaks_min if b < max_time_min] + [float(max_time_min)]
+    labels = [f"up to {format_number(edges[0])} min"]
+    labels += [f"{format_number(a)}-{format_number(b)} min"
+               for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return Classes(
+        codes=_assign(np.minimum(values, max_time_min), edges),
+        breaks=tuple(float(b) for b in edges),
+        labels=tuple(labels),
+        colours=_palette(SEQUENTIAL_CMAP, len(edges)),
+        missing_label=f"no access within {format_number(max_time_min)} min",
+    )
+
+
+def classify_counts(
+    values: Sequence[float] | np.ndarray,
+    *,
+    k: int = 5,
+    scheme: str = "quantiles",
+    unit: str = "",
+) -> Classes:
+    """Opportunities (jobs, pupils, places) in k classes with rounded, readable edges.
+
+    Parameters
+    ----------
+    values : array-like of float, shape (n,)
+        Counts or scores; NaN means no data.
+    k : int
+        Number of classes wanted (fewer when values repeat).
+    scheme : {"quantiles", "natural_breaks"}
+        How the edges are found: quantiles (numpy, as ``mapclassify.Quantiles``) or Jenks
+        natural breaks (``mapclassify.NaturalBreaks``); edges are then rounded to two
+        significant figures and the values reassigned to them, so labels and classes agree.
+    unit : str
+        Appended to labels (``"jobs"``).
+
+    Returns
+    -------
+    Classes
+        Palette cividis, few = dark.
+    """
+    if scheme not in ("quantiles", "natural_breaks"):
+        raise ValueError(f"scheme {scheme!r}: use 'quantiles' or 'natural_breaks'")
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        edges = [0.0]
+    else:
+        n_unique = len(np.unique(finite))
+        k_used = max(1, min(k, n_unique))
+        if scheme == "natural_breaks" and n_unique > k_used:
+            # mapclassify compiles numba kernels on import (seconds): only when asked for.
+            import mapclassify
+
+            found = mapclassify.NaturalBreaks(finite, k=k_used).bins
+        else:
+            # The same upper edges as mapclassify.Quantiles (linear interpolation).
+            found = np.quantile(finite, np.arange(1, k_used + 1) / k_used)
+        edges = sorted({_round_readable(float(b)) for b in found[:-1]})
+        edges = [e for e in edges if e < finite.max()] + [float(finite.max())]
+    suffix = f" {unit}" if unit else ""
+    labels = [f"up to {format_number(edges[0])}{suffix}"]
+    labels += [f"{format_number(a)} to {format_number(b)}{suffix}"
+               for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return Classes(
+        codes=_assign(values, edges),
+        breaks=tuple(float(e) for e in edges),
+        labels=tuple(labels),
+        colours=_palette(OPPORTUNITY_CMAP, len(edges)),
+        missing_label="no data",
+    )
+
+
+def classify_change(
+    change: Sequence[float] | np.ndarray,
+    *,
+    unit: str = "min",
+    lower_is_better: bool = True,
+    no_change: float = 0.5,
+) -> Classes:
+    """Scenario minus baseline in symmetric classes centred on zero.
+
+    Parameters
+    ----------
+    change : array-like of float, shape (n,)
+        Scenario value minus baseline value; NaN where either is missing.
+    unit : str
+        Unit for labels (``"min"``, ``"jobs"``).
+    lower_is_better : bool
+        True for travel times (a negative change is an improvement). Improvements always take
+        the purple end of PuOr and losses the orange end, whichever sign that is.
+    no_change : float
+        Changes within +/- this form the central class, in the palette's neutral centre.
+
+    Returns
+    -------
+    Classes
+        Seven classes, edges symmetric about zero: three of one sign, "no change", three of
+        the other. Labels say "faster"/"slower" for minutes and "more"/"fewer" otherwise.
+    """
+    values = np.asarray(change, dtype=float)
+    finite = np.abs(values[np.isfinite(values)])
+    largest = float(finite.max()) if len(finite) else 0.0
+    top = max(nice_number(largest), 4 * no_change)
+    if top < largest:
+        top *= 2
+    s1, s2 = _round_readable(top / 4), _round_readable(top / 2)
+    if s1 <= no_change:
+        s1 = _round_readable(2 * no_change)
+    edges = [-s2, -s1, -no_change, no_change, s1, s2, top]
+
+    if unit == "min":
+        down, up = "faster", "slower"
+    else:
+        down, up = "fewer", "more"
+    u = f" {unit}" if unit else ""
+    f = format_number
+    labels = [
+        f"{f(s2)}{u} or more {down}",
+        f"{f(s1)}-{f(s2)}{u} {down}",
+        f"{f(no_change)}-{f(s1)}{u} {down}",
+        f"no change (within {f(no_change)}{u})",
+        f"{f(no_change)}-{f(s1)}{u} {up}",
+        f"{f(s1)}-{f(s2)}{u} {up}",
+        f"over {f(s2)}{u} {up}",
+    ]
+    return Classes(
+        codes=_assign(values, edges),
+        breaks=tuple(float(e) for e in edges),
+        labels=tuple(labels),
+        colours=_palette_diverging(len(edges), improvements_first=lower_is_better),
+        missing_label="no access in either case",
+    )
+
+
+def _palette_diverging(k: int, *, improvements_first: bool) -> tuple[str, ...]:
+    """k (odd) colours of the diverging palette, the middle one its exact neutral centre."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps[DIVERGING_CMAP]
+    half = (k - 1) // 2
+    # PuOr runs orange (0) -> white (0.5) -> purple (1): improvements purple.
+    outer = np.linspace(0.05, 0.40, half)
+    positions = np.concatenate([1.0 - outer, [0.5], outer[::-1]]) if improvements_first \
+        else np.concatenate([outer, [0.5], (1.0 - outer)[::-1]])
+    return tuple(to_hex(cmap(p)) for p in positions)
+
+
+def classify_time_saved(saved_min: Sequence[float] | np.ndarray, *,
+                        max_time_min: float = 120.0) -> Classes:
+    """Minutes one option saves over another (never negative), e.g. public transport over
+    walking all the way.
+
+    Parameters
+    ----------
+    saved_min : array-like of float, shape (n,)
+        Minutes saved (>= 0); NaN where neither option arrives within ``max_time_min``.
+    max_time_min : float
+        The routing cut-off, minutes (the missing class's label).
+
+    Returns
+    -------
+    Classes
+        "no time saved" (under 0.5 min, the palette's neutral centre), then "up to 5", "5-15",
+        "15-30", "30-60" and "over 60 min saved" on the purple half of PuOr.
+    """
+    values = np.asarray(saved_min, dtype=float)
+    edges = [0.5, 5.0, 15.0, 30.0, 60.0, max(float(np.nanmax(values, initial=0.0)), 61.0)]
+    labels = ["no time saved", "0.5-5 min saved", "5-15 min saved", "15-30 min saved",
+              "30-60 min saved", "over 60 min saved"]
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps[DIVERGING_CMAP]
+    colours = tuple(to_hex(cmap(p)) for p in (0.5, 0.62, 0.72, 0.82, 0.91, 1.0))
+    return Classes(codes=_assign(values, edges), breaks=tuple(edges), labels=tuple(labels),
+                   colours=colours,
+                   missing_label=f"no access within {format_number(max_time_min)} min")
