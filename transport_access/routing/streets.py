@@ -52,6 +52,7 @@ FALLBACK_CAR_SPEED_KMH = 40.0
 _DISTANCES_BUDGET = 25_000_000  # float64 cells of one chunk's distance array (~200 MB)
 _MAX_CHUNK = 200
 _IDS_IN_WARNING = 20
+_WARNED: set[tuple] = set()
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,18 @@ def snap_points(
         shown = bad[:_IDS_IN_WARNING]
         names = [ids[i] for i in shown] if ids is not None else shown.tolist()
         more = f" and {len(bad) - _IDS_IN_WARNING:,} more" if len(bad) > _IDS_IN_WARNING else ""
-        log.warning(
-            "%d of %d %s are farther than %g m from the %s street network and are treated as "
-            "unreachable: %s%s",
-            len(bad), n, what, max_snap_m, mode, names, more,
+        message = (
+            f"{len(bad)} of {n} {what} are farther than {max_snap_m:g} m from the {mode} street "
+            f"network and are treated as unreachable: {names}{more}"
         )
+        # The same points (stops, say) are snapped for access, egress and transfers: warn once
+        # per graph and set of points, then only in the debug log.
+        key = (id(graph), n, hash(bad.tobytes()), max_snap_m)
+        if key in _WARNED:
+            log.debug(message)
+        else:
+            _WARNED.add(key)
+            log.warning(message)
     return SnapResult(node, distance_m, ok)
 
 
