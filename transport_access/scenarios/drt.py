@@ -45,6 +45,8 @@ from transport_access.routing._links import Links
 log = get_logger(__name__)
 
 _DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: Timetable stops this close to a hub (metres) are hubs too: riders change there.
+HUB_RADIUS_M = 250.0
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,8 @@ def drt_links(
         :class:`~transport_access.network.timetable.Timetable` (``stop_ids``, ``stop_lon``,
         ``stop_lat``) or a table with ``stop_id`` and ``stop_lon``/``stop_lat`` (or
         ``lon``/``lat``). Hubs are the stops whose ID is one of ``zone.hub_stop_ids``, or
-        ends with ``":{ATCO code}"`` of a hub.
+        ends with ``":{ATCO code}"`` of a hub, and any stop within :data:`HUB_RADIUS_M` of a
+        hub (a station beside the named bus stop).
     streets : StreetNetwork, optional
         Street graph for car times; ``None`` uses the straight-line fallback.
     circuity : float
@@ -272,6 +275,15 @@ def drt_links(
         is_hub = np.array([i in wanted or i in zone.hub_atco or i.endswith(suffixes) for i in ids],
                           dtype=bool) if suffixes or wanted else np.zeros(len(ids), bool)
         hub_rows = np.flatnonzero(is_hub)
+    if zone.hub_lon and len(s_lon):
+        # A hub is a place to change: stops of any feed within HUB_RADIUS_M of it count too
+        # (a railway station's TIPLOC stop beside the bus stop named in the scenario).
+        from transport_access.routing.straight_line import haversine_m
+
+        near = np.zeros(len(s_lon), dtype=bool)
+        for h_lon, h_lat in zip(zone.hub_lon, zone.hub_lat, strict=True):
+            near |= haversine_m(s_lon, s_lat, h_lon, h_lat) <= HUB_RADIUS_M
+        hub_rows = np.union1d(hub_rows, np.flatnonzero(near))
     if zone.hub_atco and not len(hub_rows):
         log.warning("DRT zone %s: none of its hubs (%s) is a stop of the timetable; riders "
                     "cannot change to a service there", zone.name, ", ".join(zone.hub_atco))

@@ -632,8 +632,21 @@ def _drt_zone(
                 f"{where}: unknown ATCO code {atco!r}: not a stop of the feed nor of the "
                 "NaPTAN stops given (pass stops= from load_naptan)."
             )
-        log.warning("%s: hub %s (%s) is not served by the timetable; riders can be taken "
-                    "there but cannot change to a service", where, atco, point[0])
+        from transport_access.routing.straight_line import haversine_m
+        from transport_access.scenarios.drt import HUB_RADIUS_M
+
+        near = haversine_m(
+            feed.stops["stop_lon"].to_numpy(float), feed.stops["stop_lat"].to_numpy(float),
+            point[1], point[2],
+        ) <= HUB_RADIUS_M
+        if near.any():
+            log.info("%s: hub %s (%s) is served through %d timetable stop(s) within %g m "
+                     "(%s)", where, atco, point[0], int(near.sum()), HUB_RADIUS_M,
+                     ", ".join(feed.stops.loc[near, "stop_name"].astype(str).head(3)))
+        else:
+            log.warning("%s: hub %s (%s) is not served by the timetable (no stop within %g m); "
+                        "riders can be taken there but cannot change to a service", where, atco,
+                        point[0], HUB_RADIUS_M)
         hub_ids.append(None)
         hub_lon.append(point[1])
         hub_lat.append(point[2])
