@@ -83,6 +83,8 @@ def test_gains_losses_means_and_gap_by_hand() -> None:
     assert decile.loc[30.0, "residents_gaining"].sum() == 200.0
     assert decile.loc[30.0, "residents_losing"].sum() == 0.0
     assert decile.loc[(30.0, 9), "with_access_baseline"] == 300.0
+    # Within max_time_min (120): only L1 changes, from no school at all to one.
+    assert decile.loc[120.0, "residents_gaining"].sum() == 100.0
 
     s = score.summary
     assert (s["residents_gaining"], s["residents_losing"], s["net_residents_gaining"]) == \
@@ -99,7 +101,8 @@ def test_lsoa_changes_for_maps() -> None:
     table = score.lsoa_changes.set_index(["lsoa_code", "measure"])
     assert list(score.lsoa_changes.columns) == sc.LSOA_CHANGE_COLUMNS
     assert set(score.lsoa_changes["measure"]) == {"nearest_p50_min", "reached_within_30_min",
-                                                  "reached_within_60_min"}
+                                                  "reached_within_60_min",
+                                                  "reached_within_120_min"}
     l1 = table.loc[("L1", "nearest_p50_min")]
     assert np.isnan(l1["baseline_value"]) and l1["scenario_value"] == 50.0
     assert np.isnan(l1["change"])  # newly reachable: the reached_within flags show it
@@ -123,10 +126,13 @@ def test_ranking_rule() -> None:
         _score("gain", [np.nan, 55.0, 20.0, 40.0], 500.0),  # 200 of deciles 1-2 for 500
         _score("cut", [np.nan, 70.0, 35.0, 40.0], -300.0),  # L3 loses 30 min, keeps 60
         _score("free", BASELINE_MIN, -100.0),  # saves money, nobody loses anything
+        # L2, already beyond 60 min, now reaches no school at all: 200 of deciles 1-2 lose.
+        _score("beyond", [np.nan, np.nan, 20.0, 40.0], -1000.0),
     ]
     ranking = sc.rank_scenarios(scores)
-    assert ranking["scenario"].tolist() == ["free", "gain", "mixed", "cut"]
-    assert ranking["rank"].tolist() == [1, 2, 3, 4]
+    # Group 3 by losses per GBP 1,000 saved, deciles 1-2 first: cut 0 / 0.3, beyond 200 / 1.
+    assert ranking["scenario"].tolist() == ["free", "gain", "mixed", "cut", "beyond"]
+    assert ranking["rank"].tolist() == [1, 2, 3, 4, 5]
     assert list(ranking.columns[:len(sc.SCORE_COLUMNS)]) == sc.SCORE_COLUMNS
     rows = ranking.set_index("scenario")
     assert rows.loc["gain", "cost_per_resident_gaining_gbp_day"] == 2.5
@@ -137,6 +143,10 @@ def test_ranking_rule() -> None:
     assert cut["residents_losing_any_threshold"] == 300.0
     assert cut["loss_per_1000_gbp_saved"] == pytest.approx(1000.0)
     assert rows.loc["free", "rank_group"] == "no extra cost"
+    beyond = rows.loc["beyond"]
+    assert beyond["rank_group"] == "saves with losses" and beyond["residents_losing"] == 0.0
+    assert beyond["deciles_1_2_losing_any_threshold"] == 200.0
+    assert beyond["deciles_1_2_loss_per_1000_gbp_saved"] == pytest.approx(200.0)
     assert sc.rank_scenarios([]).columns.tolist() == sc.SCORE_COLUMNS
 
 
@@ -149,6 +159,13 @@ def test_runs_must_match_and_lsoas_need_imd() -> None:
     with pytest.raises(MissingColumnError, match="imd_quintile"):
         sc.score_scenario(_result(BASELINE_MIN), _result(BASELINE_MIN), _changes("x", 0.0),
                           LSOAS.drop(columns="imd_quintile"))
+    # An all-modes baseline will do (only transit is scored); one without transit will not.
+    all_modes = {**PARAMETERS, "modes": ["transit", "walk", "cycle", "car"]}
+    sc.score_scenario(_result(BASELINE_MIN, all_modes), _result(BASELINE_MIN),
+                      _changes("x", 0.0), LSOAS)
+    with pytest.raises(InvalidValueError, match="no transit mode"):
+        sc.score_scenario(_result(BASELINE_MIN, {**PARAMETERS, "modes": ["walk"]}),
+                          _result(BASELINE_MIN), _changes("x", 0.0), LSOAS)
     short = _result(BASELINE_MIN)
     short.long = short.long[short.long["lsoa_code"] != "L3"]
     with pytest.raises(InvalidValueError, match="L3"):
@@ -328,6 +345,7 @@ SCENARIOS_N = {"north_link", "south_drt", "drop_line"}
 
 
 @pytest.mark.slow
+@pytest.mark.shared_data
 def test_dorset_scenarios(shared_data: Path, tmp_path: Path) -> None:
     from transport_access.config import load_study
     from transport_access.scenarios.run import run_scenarios, write_scenario_outputs
@@ -335,8 +353,60 @@ def test_dorset_scenarios(shared_data: Path, tmp_path: Path) -> None:
 
     study = load_study(Path(__file__).resolve().parents[1] / "configs" / "dorset.yaml",
                        data_root=shared_data)
-    run = run_scenarios(load_study_data(study), window_min=30)
+    data = load_study_data(study)
+    run = run_scenarios(data)  # the whole 07:00-10:00 window, with return journeys
     rows = run.ranking.set_index("scenario")
-    assert set(rows.index) == {"portland_link", "west_dorset_drt", "withdraw_24"}
-    write_scenario_outputs(run, tmp_path)
-    pytest.fail(rows.T.to_string())
+    assert run.ranking["scenario"].tolist() == ["portland_link", "west_dorset_drt",
+                                                "withdraw_24"]
+    names = data.lsoas.set_index("lsoa_code")["lsoa_name"]
+
+    def gaining(scenario: str, destination: str, t: int = 60) -> list[str]:
+        table = run.scores[scenario].lsoa_changes
+        hit = table[(table["destination"] == destination)
+                    & (table["measure"] == f"reached_within_{t}_min") & (table["change"] == 1)]
+        return sorted(names[hit["lsoa_code"]])
+
+    # P1 every 30 minutes both ways, 25 trips each way: 42.7 vehicle-hours, GBP 2,560 a day.
+    # Portland and Weymouth have secondary schools and GPs within 60 minutes already (on
+    # foot), but no post-16 college: the link brings six Weymouth and Portland LSOAs (two
+    # in deciles 1-2: 008D decile 1, 008E decile 2) and Upwey (West Dorset 010D) within 60.
+    portland = rows.loc["portland_link"]
+    assert portland["trips_added"] == 50 and portland["cost_per_day_gbp"] == pytest.approx(2560)
+    assert gaining("portland_link", "post16") == [
+        "West Dorset 010D", "Weymouth and Portland 001C", "Weymouth and Portland 007A",
+        "Weymouth and Portland 007B", "Weymouth and Portland 008D",
+        "Weymouth and Portland 008E", "Weymouth and Portland 009A"]
+    assert gaining("portland_link", "secondary") == gaining("portland_link", "gp") == []
+    assert (portland["residents_gaining"], portland["deciles_1_2_gaining"]) == (11434, 3713)
+    assert portland["cost_per_resident_gaining_gbp_day"] == pytest.approx(2560 / 11434)
+    assert portland["gap_change_min"] < 0  # the most deprived gain most: the gap narrows
+
+    # DRT: 2 minibuses x 12 hours = 24 vehicle-hours, GBP 1,440 a day. Its hubs have no bus
+    # offline, so only door-to-door trips count: two Beaminster-area LSOAs reach the town's
+    # GP and secondary school within 60 minutes; none is in deciles 1-2.
+    drt = rows.loc["west_dorset_drt"]
+    assert drt["cost_per_day_gbp"] == pytest.approx(1440) and drt["vehicle_hours_per_day"] == 24
+    assert gaining("west_dorset_drt", "gp") == gaining("west_dorset_drt", "secondary") == [
+        "West Dorset 003A", "West Dorset 003D"]
+    assert (drt["residents_gaining"], drt["deciles_1_2_gaining"]) == (2914, 0)
+
+    # Route 24 withdrawn: 24 trips, 34.6 vehicle-hours, a GBP 2,076 saving a day. Nobody
+    # loses a destination within its main threshold, but 29 Bournemouth and Christchurch
+    # LSOAs (49,318 residents, 9,838 in deciles 1-2) no longer reach any post-16 college
+    # within 120 minutes: last, "saves with losses".
+    cut = rows.loc["withdraw_24"]
+    assert cut["trips_removed"] == 24 and cut["cost_per_day_gbp"] == pytest.approx(-2076.37,
+                                                                                  abs=0.01)
+    assert cut["rank_group"] == "saves with losses" and cut["residents_losing"] == 0
+    assert (cut["residents_losing_any_threshold"],
+            cut["deciles_1_2_losing_any_threshold"]) == (49318, 9838)
+    lost = run.scores["withdraw_24"].lsoa_changes
+    lost = lost[(lost["measure"] == "reached_within_120_min") & (lost["change"] == -1)]
+    assert set(lost["destination"]) == {"post16"} and lost["lsoa_code"].nunique() == 29
+    assert {n.rsplit(" ", 1)[0] for n in names[lost["lsoa_code"]]} == {"Bournemouth",
+                                                                      "Christchurch"}
+    assert cut["mean_change_min"] > 0
+
+    written = write_scenario_outputs(run, tmp_path)
+    assert len(pd.read_parquet(written["lsoa_parquet"])) == len(run.lsoa_changes)
+    assert pd.read_csv(written["scores"])["scenario"].tolist()[0] == "portland_link"

@@ -222,8 +222,10 @@ def run_scenarios(
         From :func:`transport_access.study_data.load_study_data`; needs timetables and
         ``study.scenarios``.
     baseline : AccessResult, optional
-        Transit access on the baseline timetables, when already computed with the same
-        options; by default read from the cache or computed.
+        Access on the baseline timetables when already computed with the same window
+        options (e.g. ``make demo``'s all-modes ``run_access(data)``: only its transit rows
+        are used); by default read from the cache or computed. Scoring checks that the
+        window, routing parameters and destinations agree.
     streets : StreetNetwork, optional
         The street graphs; built (or read from the cache) from the study's OSM extract when
         configured, else the straight-line fallback.

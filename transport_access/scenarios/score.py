@@ -15,7 +15,8 @@ Definitions (the tests hold the functions to them). For each destination type:
 * **Residents with access within t minutes**: residents of LSOAs whose minutes to the
   nearest are ``<= t`` (NaN: no). **Gaining** residents have it in the scenario but not the
   baseline; **losing** residents the reverse. Counted for each threshold of the destination
-  type and by IMD decile (:attr:`ScenarioScore.by_decile`).
+  type and ``max_time_min`` (reaching one at all), by IMD decile
+  (:attr:`ScenarioScore.by_decile`).
 * **Main threshold**: the destination type's largest threshold (60 minutes for secondary
   schools and GPs in the Dorset study, 30 for primary schools) unless given.
 * **Quintile gap**: population-weighted mean minutes (capped) of IMD quintile 1 (most
@@ -41,17 +42,20 @@ For the scenario as a whole (one row of :func:`rank_scenarios`):
 
 Ranking rule (:func:`rank_scenarios`), in three groups, best first:
 
-1. ``no extra cost``: cost per day <= 0, net residents gaining >= 0 and nobody losing
-   access within any threshold of any destination type; ordered by net residents of
-   deciles 1-2 gaining, then all residents, then the larger saving.
+1. ``no extra cost``: cost per day <= 0, net residents gaining >= 0, nobody losing
+   access within any threshold of any destination type (nor within ``max_time_min``) and
+   no type's mean minutes rising; ordered by net residents of deciles 1-2 gaining, then
+   all residents, then the larger saving.
 2. ``costs``: cost per day > 0; ordered by net residents of deciles 1-2 gaining access per
    GBP 1,000 a day, ties by all residents gaining per GBP 1,000 a day.
-3. ``saves with losses``: cost per day <= 0 and residents losing access within some
-   threshold (``residents_losing_any_threshold``: residents of LSOAs that no longer reach
-   some destination type within one of its thresholds); ordered by those of deciles 1-2
+3. ``saves with losses``: cost per day <= 0 and someone worse off: residents losing
+   access within some threshold (``residents_losing_any_threshold``: residents of LSOAs
+   that no longer reach some destination type within one of its thresholds or within
+   ``max_time_min``), or a type's mean minutes rising; ordered by those of deciles 1-2
    per GBP 1,000 a day saved (fewest first), then all of them per GBP 1,000 a day saved.
-   A withdrawal whose losses are all within the main thresholds' slack (e.g. a GP no
-   longer within 30 minutes but still within 60) is ranked here, not in group 1.
+   A withdrawal whose losses all escape the main thresholds (a GP no longer within 30
+   minutes but still within 60; a college, already beyond 60 minutes, now beyond reach)
+   is ranked here, not in group 1.
 """
 
 from __future__ import annotations
@@ -78,8 +82,9 @@ SCORED_MODE = "transit"
 #: IMD deciles counted as "most deprived" in the headline (the most deprived fifth).
 DEPRIVED_DECILES = (1, 2)
 #: Parameters that must agree between a baseline and a scenario run.
+#: (The modes may differ: only transit is compared, so an all-modes baseline will do.)
 SAME_PARAMETERS = ("service_date", "departure_window", "routing", "walk_only_max_min",
-                   "destinations", "street_model", "modes")
+                   "destinations", "street_model")
 LSOA_CHANGE_COLUMNS = ["lsoa_code", "scenario", "destination", "measure", "baseline_value",
                        "scenario_value", "change"]
 RANK_GROUPS = ("no extra cost", "costs", "saves with losses")
@@ -147,6 +152,11 @@ def _check_same(baseline: AccessResult, scenario: AccessResult, name: str) -> No
                 "Run the baseline and the scenario with identical parameters "
                 "(run_scenarios does).",
             )
+    for result, what in ((baseline, "baseline"), (scenario, f"scenario {name!r}")):
+        modes = result.parameters.get("modes")
+        if modes is not None and SCORED_MODE not in modes:
+            raise InvalidValueError(f"{what} access result", f"has no transit mode ({modes}).",
+                                    "Run it with modes including 'transit'.")
 
 
 def _lsoa_table(lsoas: Any) -> pd.DataFrame:
@@ -313,13 +323,13 @@ def score_scenario(
         main_used[destination] = main
 
         reached = []
-        for t in sorted(set(thresholds) | {main}):
+        # max_time_min too: becoming unable to reach any destination is a loss of its own.
+        for t in sorted(set(thresholds) | {main, float(max_time_min)}):
             has_b = np.nan_to_num(b, nan=np.inf) <= t
             has_s = np.nan_to_num(s, nan=np.inf) <= t
             gain, loss = has_s & ~has_b, has_b & ~has_s
             reached.append((t, has_b, has_s))
-            if t in thresholds or t == main:
-                losses_any_threshold |= loss
+            losses_any_threshold |= loss
             if t == main:
                 main_gain, main_loss = gain, loss
             for d in sorted(set(decile[~np.isnan(decile)])):
@@ -409,13 +419,14 @@ def _summary(
     d_gaining, d_losing = population[gains & deprived].sum(), population[losses & deprived].sum()
     net, d_net = gaining - losing, d_gaining - d_losing
     losing_any = population[losses_any_threshold].sum()
+    worse = bool(len(per_destination) and (per_destination["mean_change_min"] > 1e-9).any())
     d_losing_any = population[losses_any_threshold & deprived].sum()
     per_1000 = cost / 1000.0 if cost > 0 else 0.0
     saved_1000 = -cost / 1000.0 if cost < 0 else 0.0
     return {
         "scenario": name,
         "rank_group": (RANK_GROUPS[1] if cost > 0
-                       else RANK_GROUPS[0] if net >= 0 and losing_any == 0
+                       else RANK_GROUPS[0] if net >= 0 and losing_any == 0 and not worse
                        else RANK_GROUPS[2]),
         "cost_per_day_gbp": cost,
         "vehicle_hours_per_day": float(changes.vehicle_hours),
