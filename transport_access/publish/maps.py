@@ -214,11 +214,12 @@ def _town_labels(ax: Axes, towns: pd.DataFrame | None, crs: Any) -> None:
     if towns is None or len(towns) == 0:
         return
     import geopandas as gpd
-    import matplotlib.patheffects as pe
 
     points = gpd.GeoSeries(gpd.points_from_xy(towns["lon"], towns["lat"]),
                            crs="EPSG:4326").to_crs(crs)
-    halo = [pe.withStroke(linewidth=3, foreground="white")]
+    # A translucent box rather than a stroked halo: path effects turn SVG text into paths.
+    halo = {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7,
+            "edgecolor": "none"}
     renderer = ax.figure.canvas.get_renderer()
     placed: list[Any] = []
     sides = (((4, 3), "left", "bottom"), ((-4, 3), "right", "bottom"),
@@ -227,7 +228,7 @@ def _town_labels(ax: Axes, towns: pd.DataFrame | None, crs: Any) -> None:
         for offset, ha, va in sides:
             text = ax.annotate(str(name), (point.x, point.y), xytext=offset,
                                textcoords="offset points", ha=ha, va=va, fontsize=9,
-                               fontweight="bold", zorder=6, path_effects=halo)
+                               fontweight="bold", zorder=6, bbox=halo)
             box = text.get_window_extent(renderer).expanded(1.05, 1.1)
             if not any(box.overlaps(other) for other in placed):
                 placed.append(box)

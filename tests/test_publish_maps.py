@@ -1,0 +1,311 @@
+"""Static maps: classes and legends, the no-access class, difference maps centred on zero,
+town labels from NaPTAN localities, the batch of study maps; a Dorset smoke test."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transport_access.errors import MissingColumnError
+from transport_access.publish import _style as st
+from transport_access.publish.maps import (
+    derive_town_labels,
+    plot_difference_map,
+    plot_travel_time_map,
+    write_study_maps,
+)
+
+# ------------------------------------------------------------------------------ synthetic
+
+CODES = [f"E0100000{i}" for i in range(6)]
+#: Minutes to the nearest GP: LSOA 4 reaches none within 120 min by either mode.
+GP_TRANSIT = [5.0, 25.0, 50.0, 100.0, np.nan, 12.0]
+GP_WALK = [5.0, 40.0, 80.0, np.nan, np.nan, 30.0]
+SECONDARY_TRANSIT = [14.0, 31.0, 61.0, 119.0, np.nan, 45.0]
+DECILES = [1, 2, 5, 7, 9, 10]
+
+
+def synthetic_boundaries():
+    """Six 1.4 km squares in a row near Dorchester (EPSG:4326)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    squares = [box(-2.47 + 0.02 * i, 50.70, -2.45 + 0.02 * i, 50.7125) for i in range(6)]
+    return gpd.GeoDataFrame({"lsoa_code": CODES}, geometry=squares, crs="EPSG:4326")
+
+
+def synthetic_result():
+    """A small AccessResult with boundaries, equity tables, notes and attribution."""
+    import geopandas as gpd
+
+    from transport_access.access.equity import equity_tables
+    from transport_access.access.run import AccessResult
+
+    boundaries = synthetic_boundaries()
+    centroids = boundaries.to_crs(27700).centroid.to_crs(4326)
+    lsoas = gpd.GeoDataFrame({
+        "lsoa_code": CODES, "lsoa_name": [f"Testshire 00{i}A" for i in range(6)],
+        "lad_code": "E06000059", "lad_name": "Dorset",
+        "population": [1500.0, 1600.0, 1700.0, 1800.0, 1900.0, 2000.0],
+        "imd_rank": [1000, 5000, 15000, 21000, 27000, 32000], "imd_decile": DECILES,
+        "imd_quintile": [(d + 1) // 2 for d in DECILES],
+    }, geometry=centroids, crs="EPSG:4326")
+    rows = []
+    for destination, mode, values in (("gp", "transit", GP_TRANSIT), ("gp", "walk", GP_WALK),
+                                      ("secondary", "transit", SECONDARY_TRANSIT)):
+        for code, value in zip(CODES, values, strict=True):
+            rows.append((code, destination, mode, "nearest_p50_min", value))
+    long = pd.DataFrame(rows, columns=["lsoa_code", "destination", "mode", "measure", "value"])
+    equity = equity_tables(long, pd.DataFrame(lsoas),
+                           thresholds_min={"gp": [30.0, 60.0], "secondary": [30.0, 60.0]})
+    return AccessResult(
+        long=long, wide=pd.DataFrame({"lsoa_code": CODES}), lsoas=lsoas, boundaries=boundaries,
+        equity=equity,
+        parameters={"area": "Testshire", "service_date": "2026-03-10",
+                    "departure_window": {"name": "am", "start": "07:00", "end": "10:00",
+                                         "percentiles": [50]},
+                    "routing": {"max_time_min": 120.0},
+                    "street_model": "straight lines x 1.3"},
+        inputs=["/data/lsoas.csv"],
+        notes=["No OpenStreetMap street network: walk, cycle and car legs are straight lines "
+               "x 1.3 at the mode's speed (car 40 km/h)."],
+        attribution="Contains public sector information licensed under the Open Government "
+                    "Licence v3.0.",
+    )
+
+
+def synthetic_stops() -> pd.DataFrame:
+    """Stops of three towns: Bigtown (neighbourhood localities with a parent), Smallton,
+    and Nearby 2 km from Bigtown (too close to label)."""
+    rows = []
+    for i in range(5):
+        rows.append(("Northend", "Bigtown", -2.40 + 0.001 * i, 50.706))
+    for i in range(4):
+        rows.append(("Southend", "Bigtown", -2.40 + 0.001 * i, 50.704))
+    for i in range(6):
+        rows.append(("Nearby", "", -2.372 + 0.001 * i, 50.706))
+    for i in range(3):
+        rows.append(("Smallton", None, -2.20 + 0.001 * i, 50.80))
+    return pd.DataFrame(rows, columns=["locality", "parent_locality", "lon", "lat"])
+
+
+# ------------------------------------------------------------------------------ classes
+
+
+def test_minute_classes_have_fixed_edges_and_a_no_access_class() -> None:
+    classes = st.classify_minutes([3.0, 15.0, 15.1, 59.0, 90.0, 120.0, np.nan],
+                                  max_time_min=120.0)
+    assert classes.breaks == (15.0, 30.0, 45.0, 60.0, 90.0, 120.0)
+    assert classes.codes.tolist() == [0, 0, 1, 3, 4, 5, -1]
+    assert classes.labels == ("up to 15 min", "15-30 min", "30-45 min", "45-60 min",
+                              "60-90 min", "90-120 min")
+    assert classes.missing_label == "no access within 120 min"
+    assert classes.colour_of(-1) == st.NO_ACCESS_COLOUR
+    assert st.NO_ACCESS_COLOUR not in classes.colours
+    # A shorter cut-off drops the classes beyond it.
+    short = st.classify_minutes([10.0, 59.0], max_time_min=60.0)
+    assert short.labels[-1] == "45-60 min" and short.missing_label == "no access within 60 min"
+
+
+def test_count_classes_are_rounded_quantiles_whose_labels_match_the_codes() -> None:
+    values = np.arange(1, 101, dtype=float) * 123.0  # 123 .. 12,300
+    classes = st.classify_counts(values, k=4, unit="jobs")
+    # Quartiles 3,167.25 / 6,211.5 / 9,255.75 rounded to two significant figures.
+    assert classes.breaks == (3200.0, 6200.0, 9300.0, 12300.0)
+    assert classes.labels == ("up to 3,200 jobs", "3,200 to 6,200 jobs",
+                              "6,200 to 9,300 jobs", "9,300 to 12,300 jobs")
+    for code, value in zip(classes.codes, values, strict=True):
+        upper = classes.breaks[code]
+        lower = classes.breaks[code - 1] if code else -np.inf
+        assert lower < value <= upper
+    natural = st.classify_counts([1, 1, 2, 2, 50, 51, 52, 400, 410], k=3,
+                                 scheme="natural_breaks")
+    assert natural.codes.tolist() == [0, 0, 0, 0, 1, 1, 1, 2, 2]
+    with pytest.raises(ValueError, match="scheme"):
+        st.classify_counts([1.0], scheme="equal")
+
+
+def test_difference_classes_are_symmetric_and_centred_on_zero() -> None:
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    classes = st.classify_change([-18.0, -3.0, 0.2, 0.0, 4.0, 12.0, np.nan])
+    edges = np.array(classes.breaks)
+    assert classes.breaks == (-10.0, -5.0, -0.5, 0.5, 5.0, 10.0, 20.0)
+    # Symmetric about zero apart from the open-ended outer classes.
+    assert np.allclose(edges[:3], -edges[3:6][::-1])
+    assert classes.codes.tolist() == [0, 2, 3, 3, 4, 6, -1]
+    assert classes.labels[3] == "no change (within 0.5 min)"
+    assert classes.labels[0] == "10 min or more faster"
+    assert classes.labels[-1] == "over 10 min slower"
+    assert classes.colours[3] == to_hex(colormaps["PuOr"](0.5))  # the neutral centre
+    # Faster (improvement) is purple: PuOr's high end; slower is orange.
+    purple, orange = colormaps["PuOr"](0.95), colormaps["PuOr"](0.05)
+    assert classes.colours[0] == to_hex(purple) and classes.colours[-1] == to_hex(orange)
+    # For opportunities a gain is positive, and still purple.
+    more = st.classify_change([-100.0, 100.0], unit="jobs", lower_is_better=False)
+    assert more.labels[-1].endswith("more") and more.colours[-1] == to_hex(purple)
+
+
+def test_window_phrase_and_plain_names() -> None:
+    assert st.window_phrase({"departure_window": {"start": "07:00", "end": "10:00"},
+                             "service_date": "2026-03-10"}) == "weekday 07:00-10:00"
+    assert st.window_phrase({"departure_window": {"start": "09:00", "end": "12:00"},
+                             "service_date": "2026-03-14"}) == "Saturday 09:00-12:00"
+    assert st.destination_name("gp") == "GP surgery"
+    assert st.mode_phrase("transit") == "by public transport"
+    assert st.nice_number(23_000) == 20_000 and st.nice_number(3.6) == 5.0
+
+
+# ------------------------------------------------------------------------------ towns
+
+
+def test_town_labels_use_parent_localities_and_keep_apart() -> None:
+    towns = derive_town_labels(synthetic_stops(), n_towns=5, min_separation_km=3.0)
+    # Bigtown: 9 stops through its neighbourhoods; Nearby (6 stops, 2 km away) is skipped.
+    assert towns["name"].tolist() == ["Bigtown", "Smallton"]
+    assert towns["n_stops"].tolist() == [9, 3]
+    assert towns.loc[0, "lat"] == pytest.approx(50.706)  # median of its stops
+    # Without the parent column each neighbourhood competes on its own.
+    plain = derive_town_labels(synthetic_stops().drop(columns="parent_locality"),
+                               n_towns=5, min_separation_km=0.1)
+    assert plain["name"].tolist() == ["Nearby", "Northend", "Southend", "Smallton"]
+    assert len(derive_town_labels(synthetic_stops(), n_towns=1)) == 1
+
+
+def test_town_labels_accept_geometry_and_name_missing_columns() -> None:
+    import geopandas as gpd
+
+    stops = synthetic_stops()
+    points = gpd.GeoDataFrame(stops[["locality"]],
+                              geometry=gpd.points_from_xy(stops["lon"], stops["lat"]),
+                              crs="EPSG:4326").to_crs(27700)
+    towns = derive_town_labels(points, min_separation_km=3.0)
+    assert towns["name"].tolist()[0] == "Nearby"
+    with pytest.raises(MissingColumnError, match="locality"):
+        derive_town_labels(stops.drop(columns="locality"))
+
+
+# ------------------------------------------------------------------------------ maps
+
+
+def _svg_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def test_travel_time_map_writes_png_and_svg_with_legend(tmp_path: Path) -> None:
+    import matplotlib.image as mpimg
+
+    boundaries = synthetic_boundaries()
+    values = pd.Series(GP_TRANSIT, index=CODES)
+    paths = plot_travel_time_map(
+        boundaries, values, tmp_path / "gp", title="Minutes to the nearest GP surgery",
+        imd_decile=pd.Series(DECILES, index=CODES), notes=["Note: straight lines."],
+        attribution="Contains OS data")
+    assert [p.name for p in paths] == ["gp.png", "gp.svg"]
+    image = mpimg.imread(paths[0])
+    assert image.shape[0] > 1000 and image.shape[1] > 1500
+    svg = _svg_text(paths[1])
+    for text in ("Minutes to the nearest GP surgery", "up to 15 min", "90-120 min",
+                 "no access within 120 min", "20% most deprived in England",
+                 "Note: straight lines.", "Contains OS data", ">N<", "km"):
+        assert text in svg, text
+
+
+def test_difference_map_labels_and_colours(tmp_path: Path) -> None:
+    change = pd.Series([-12.0, -1.0, 0.0, 0.0, np.nan, 7.0], index=CODES)
+    (png,) = plot_difference_map(synthetic_boundaries(), change, tmp_path / "diff",
+                                 title="Change", formats=("svg",))
+    svg = _svg_text(png)
+    assert "no change (within 0.5 min)" in svg and "faster" in svg and "slower" in svg
+    classes = st.classify_change(change.to_numpy())
+    # Every class colour actually used is painted (fill colours appear in the SVG).
+    for code in set(classes.codes.tolist()) - {-1}:
+        assert classes.colours[code] in svg.lower()
+
+
+def test_write_study_maps_writes_the_set(tmp_path: Path) -> None:
+    result = synthetic_result()
+    changes = pd.DataFrame({"lsoa_code": CODES, "scenario": "new route 5",
+                            "destination": "gp", "measure": "nearest_p50_min",
+                            "baseline": GP_TRANSIT,
+                            "change": [-3.0, 0.0, 0.0, 8.0, np.nan, 0.0]})
+    started = time.perf_counter()
+    paths = write_study_maps(result, tmp_path, scenario_changes=changes,
+                             stops=synthetic_stops(), formats=("png", "svg"))
+    elapsed = time.perf_counter() - started
+    names = [p.name for p in paths]
+    assert names == [
+        "gp_transit.png", "gp_transit.svg", "secondary_transit.png", "secondary_transit.svg",
+        "gp_walk_vs_transit.png", "gp_walk_vs_transit.svg", "deprivation_deciles.png",
+        "deprivation_deciles.svg", "scenario_new_route_5_gp.png",
+        "scenario_new_route_5_gp.svg"]
+    assert all(p.stat().st_size > 10_000 for p in paths)
+    gp = _svg_text(tmp_path / "gp_transit.svg")
+    assert "Minutes to the nearest GP surgery by public transport, weekday 07:00-10:00" in gp
+    # 1,900 of 10,500 residents have no access; 1,800 (LSOA 3: 100 min) need over an hour.
+    assert "17% of residents need over an hour" in gp
+    assert "1,900 residents (18.1%) have no access within 120 min" in gp
+    assert "straight lines" in gp and "Open Government" in gp
+    assert "Bigtown" in gp  # town label inside the study area; Smallton is outside it
+    assert "Smallton" not in gp
+    walk = _svg_text(tmp_path / "gp_walk_vs_transit.svg")
+    assert "no time saved" in walk and "over 60 min saved" in walk
+    deprivation = _svg_text(tmp_path / "deprivation_deciles.svg")
+    assert "1 (most deprived)" in deprivation and "no IMD decile" not in deprivation
+    scenario = _svg_text(tmp_path / "scenario_new_route_5_gp.svg")
+    assert "Scenario 'new route 5'" in scenario and "no change (within 0.5 min)" in scenario
+    assert elapsed < 30
+
+
+def test_write_study_maps_errors_name_the_problem(tmp_path: Path) -> None:
+    result = synthetic_result()
+    bad = pd.DataFrame({"lsoa_code": CODES, "scenario": "x", "measure": "nearest_p50_min",
+                        "change": 0.0})
+    with pytest.raises(MissingColumnError, match="destination"):
+        write_study_maps(result, tmp_path, scenario_changes=bad, formats=("png",))
+    result.boundaries = None
+    with pytest.raises(MissingColumnError, match="boundaries"):
+        write_study_maps(result, tmp_path)
+
+
+# ------------------------------------------------------------------------------ Dorset
+
+
+def test_dorset_maps_from_real_boundaries_and_stops(shared_data: Path, tmp_path: Path) -> None:
+    """Real LSOAs, IMD and NaPTAN: straight-line walking minutes to the nearest railway
+    station, mapped with real town labels."""
+    from transport_access.config import load_study
+    from transport_access.load.naptan import load_naptan
+    from transport_access.study_data import load_study_data
+
+    study = load_study(Path(__file__).resolve().parents[1] / "configs" / "dorset.yaml",
+                       data_root=shared_data)
+    data = load_study_data(study, only_area=True)
+    naptan = shared_data / "dorset" / "naptan"
+    stops = load_naptan([naptan / f"{a}Stops.csv" for a in (120, 128, 129)], area=data.area)
+    stations = load_naptan(naptan / "910Stops.csv", area=data.area, buffer_km=5)
+    stations = stations[stations["stop_type"] == "RLY"].to_crs(27700)
+    homes = data.lsoas.to_crs(27700)
+    distance_m = homes.geometry.apply(lambda p: stations.distance(p).min())
+    minutes = (distance_m * 1.3 / (4.8 * 1000 / 60)).where(lambda m: m <= 120)
+    values = pd.Series(minutes.to_numpy(), index=data.lsoas["lsoa_code"])
+
+    towns = derive_town_labels(stops, area=data.area)
+    assert len(towns) == 10
+    assert {"Poole", "Dorchester"} <= set(towns["name"])
+    paths = plot_travel_time_map(
+        data.boundaries, values, tmp_path / "dorset_station_walk",
+        title="Minutes on foot to the nearest railway station (straight-line estimate)",
+        imd_decile=data.lsoas.set_index("lsoa_code")["imd_decile"], towns=towns,
+        notes=["Straight-line walking at 4.8 km/h x 1.3."], formats=("png", "svg"))
+    svg = _svg_text(paths[1])
+    assert len(data.boundaries) == 452
+    assert "Poole" in svg and "no access within 120 min" in svg
+    assert re.search(r"\d+ km", svg)
+    assert paths[0].stat().st_size > 100_000

@@ -1,0 +1,661 @@
+"""The HTML report of a study: summary tables, static maps and an offline interactive map.
+
+:func:`write_report` writes one ``report.html`` that a taskforce member can open from a
+shared drive or e-mail attachment with no internet connection:
+
+* every script and style sheet is inlined: Leaflet 1.9.4 (BSD-2, vendored in
+  ``transport_access/publish/vendor/leaflet``) and a few lines of our own; nothing is loaded
+  from a CDN, and the interactive map has no background tiles unless ``tiles_url`` is given
+  (then the tiles, and only they, come from that server);
+* the static maps (:mod:`transport_access.publish.maps`) are linked by relative path, so
+  keep ``report.html`` beside its ``maps/`` folder (maps outside ``out_dir`` are copied in);
+* the interactive map draws the LSOAs as GeoJSON (SVG paths), coloured by the same classes
+  as the static maps, with a selector for the measure and a tooltip giving each LSOA's
+  measures, IMD decile and population; deprived LSOAs (IMD deciles 1-2) are outlined in red.
+
+Sections: key figures; interactive map; static maps; access by IMD quintile; the gap between
+the most and least deprived quintiles; access deserts; scenario ranking and changes (when
+given); isochrones (when given); the data report; notes and known limitations; data
+provenance and attribution; generation date and package version.
+
+Typical use (what ``make demo`` does)::
+
+    from transport_access.publish.maps import write_study_maps
+    from transport_access.publish.report import write_report
+
+    maps = write_study_maps(result, "outputs/demo/maps", stops=data.stops)
+    write_report("outputs/demo", study=data.study, data_report=data.report,
+                 access_result=result, maps=maps)
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transport_access._log import get_logger
+from transport_access.publish import _style as st
+
+log = get_logger(__name__)
+
+REPORT_NAME = "report.html"
+LEAFLET_VERSION = "1.9.4"
+#: Simplification of LSOA outlines for the interactive map, metres (British National Grid).
+SIMPLIFY_M = 15.0
+
+KNOWN_LIMITATIONS = [
+    "Travel times are modelled from published timetables: they assume every bus and train "
+    "runs on time and do not include delays, cancellations or crowding.",
+    "Without an OpenStreetMap street network (offline runs), walking, cycling and driving "
+    "legs are straight lines multiplied by a circuity factor at the mode's speed: times near "
+    "rivers, harbours, railways and hills are underestimated.",
+    "Each neighbourhood (LSOA) is represented by its population-weighted centroid: residents "
+    "at its edges may be nearer or further than shown.",
+    "Destinations outside the study area count only within the study's destination buffer; "
+    "a GP or school just beyond it is not seen.",
+    "Demand-responsive and community transport count only where the study file describes "
+    "them.",
+    "Deprivation is the English Index of Multiple Deprivation 2019 on 2011 LSOAs; it "
+    "describes neighbourhoods, not individual residents.",
+]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;
+color:#1a1a1a;line-height:1.45;background:#fff}
+main{max-width:1150px;margin:0 auto;padding:1rem 1.5rem 3rem}
+h1{font-size:1.7rem;margin:.6rem 0 .2rem}h2{margin-top:2.2rem;border-bottom:2px solid #ddd;
+padding-bottom:.2rem}
+.meta{color:#555;font-size:.9rem}
+table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.86rem}
+th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right;vertical-align:top}
+th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
+table.text td{text-align:left}
+#map{height:600px;border:1px solid #aaa;background:#eef3f7}
+.controls{margin:.5rem 0}
+.legend{background:#fff;padding:6px 8px;border:1px solid #999;font-size:12px;line-height:18px}
+.legend i{display:inline-block;width:16px;height:12px;margin-right:6px;border:1px solid #888;
+vertical-align:middle}
+figure{margin:1rem 0 2rem}figure img{max-width:100%;border:1px solid #ddd}
+figcaption{font-size:.9rem;color:#444}
+.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.4rem .8rem;margin:.6rem 0}
+.small{font-size:.8rem;color:#555}
+"""
+
+_MAP_JS = """
+(function(){
+  var data = JSON.parse(document.getElementById('lsoa-data').textContent);
+  var measures = data.measures;
+  var map = L.map('map', {zoomSnap: 0.25});
+  window.transportAccessMap = map;
+  if (data.tiles) {
+    L.tileLayer(data.tiles.url, {attribution: data.tiles.attribution, maxZoom: 18}).addTo(map);
+  }
+  map.attributionControl.setPrefix('Leaflet ' + L.version);
+  map.attributionControl.addAttribution(data.attribution_short);
+  var current = measures[0].key;
+  function style(feature){
+    var p = feature.properties;
+    var deprived = p.imd_decile === 1 || p.imd_decile === 2;
+    return {fillColor: p.colour[current], fillOpacity: 0.85,
+            color: deprived ? '#d6003a' : '#ffffff', weight: deprived ? 2.2 : 0.5};
+  }
+  function index(key){ for (var i = 0; i < measures.length; i++) {
+    if (measures[i].key === key) return i; } return 0; }
+  function fmt(v, unit){ return v === null ? 'no access within ' + data.max_time_min + ' min'
+    : (Math.round(v * 10) / 10).toLocaleString('en-GB') + (unit ? ' ' + unit : ''); }
+  function tooltip(feature){
+    var p = feature.properties, rows = '';
+    measures.forEach(function(m){ if (m.key !== 'imd_decile') {
+      rows += '<tr><td>' + m.label + '</td><td><b>' + fmt(p.value[m.key], m.unit) +
+              '</b></td></tr>'; } });
+    return '<b>' + p.lsoa_name + '</b> (' + p.lsoa_code + ')<br>' + p.lad_name +
+      '<br>Population ' + p.population.toLocaleString('en-GB') +
+      '; IMD 2019 decile ' + p.imd_decile + ' (1 = most deprived)' +
+      '<table class="tt">' + rows + '</table>';
+  }
+  var layer = L.geoJSON(data.lsoas, {style: style, onEachFeature: function(f, l){
+    l.bindTooltip(tooltip(f), {sticky: true}); }}).addTo(map);
+  map.fitBounds(layer.getBounds());
+  var legend = L.control({position: 'bottomright'});
+  legend.onAdd = function(){ this._div = L.DomUtil.create('div', 'legend'); this.update();
+    return this._div; };
+  legend.update = function(){
+    var m = measures[index(current)], h = '<b>' + m.legend_title + '</b><br>';
+    m.classes.forEach(function(c){ h += '<i style="background:' + c[0] + '"></i>' + c[1] +
+      '<br>'; });
+    h += '<i style="background:#fff;border:2px solid #d6003a"></i>20% most deprived ' +
+      '(IMD deciles 1-2)';
+    this._div.innerHTML = h; };
+  legend.addTo(map);
+  var select = document.getElementById('measure');
+  measures.forEach(function(m){ var o = document.createElement('option'); o.value = m.key;
+    o.textContent = m.label; select.appendChild(o); });
+  select.addEventListener('change', function(){ current = select.value;
+    layer.setStyle(style); legend.update(); });
+  document.getElementById('map').setAttribute('data-lsoas', String(data.lsoas.features.length));
+})();
+"""
+
+
+# ------------------------------------------------------------------------------ assets
+
+
+def _vendor_text(name: str) -> str:
+    return (resources.files("transport_access.publish") / "vendor" / "leaflet" / name) \
+        .read_text(encoding="utf-8")
+
+
+def _leaflet_css() -> str:
+    """Leaflet's style sheet with its images as data URIs (no request for them)."""
+    css = _vendor_text("leaflet.css")
+
+    def inline(match: re.Match[str]) -> str:
+        image = resources.files("transport_access.publish") / "vendor" / "leaflet" / \
+            match.group(1)
+        encoded = base64.b64encode(image.read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{encoded})"
+
+    return re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
+
+
+def _leaflet_js() -> str:
+    # The source-map comment would make developer tools ask for a file that is not there.
+    js = _vendor_text("leaflet.js")
+    return re.sub(r"//# sourceMappingURL=\S+\s*$", "", js)
+
+
+def _script_safe(text: str) -> str:
+    """Text that cannot close the ``<script>`` element it sits in."""
+    return text.replace("</", "<\\/")
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def _table(frame: pd.DataFrame | None, table_id: str, *, empty: str = "None.",
+           text: bool = False, digits: int = 1) -> str:
+    if frame is None or len(frame) == 0:
+        return f'<p id="{table_id}" class="empty">{html.escape(empty)}</p>'
+
+    def number(value: float) -> str:
+        if pd.isna(value):
+            return "–"
+        if float(value).is_integer() and abs(value) >= 1:
+            return f"{value:,.0f}"
+        return f"{value:,.{digits}f}"
+
+    return frame.to_html(table_id=table_id, index=False, border=0, na_rep="–",
+                         float_format=number, classes="text" if text else None)
+
+
+def _nearest_measure(result: Any) -> str:
+    window = result.parameters.get("departure_window") or {}
+    return f"nearest_p{(window.get('percentiles') or [50])[0]}_min"
+
+
+def _by_quintile_table(result: Any, measure: str) -> pd.DataFrame | None:
+    table = result.equity.get("by_imd_quintile")
+    if table is None or table.empty:
+        return None
+    rows = table[table["measure"] == measure]
+    if rows.empty:
+        return None
+    wide = rows.pivot_table(index=["destination", "mode"], columns="imd_quintile",
+                            values="mean", aggfunc="first", sort=False)
+    wide.columns = [f"Q{int(q)}" + (" (most deprived)" if int(q) == 1 else
+                                    " (least deprived)" if int(q) == 5 else "")
+                    for q in wide.columns]
+    wide = wide.reset_index()
+    wide.insert(0, "Destination", wide.pop("destination").map(st.destination_name))
+    wide.insert(1, "Mode", wide.pop("mode"))
+    return wide
+
+
+def _gap_table(result: Any, measure: str) -> pd.DataFrame | None:
+    table = result.equity.get("quintile_gap")
+    if table is None or table.empty:
+        return None
+    rows = table[table["measure"] == measure].copy()
+    if rows.empty:
+        return None
+    rows.insert(0, "Destination", rows.pop("destination").map(st.destination_name))
+    return rows.drop(columns=["measure"]).rename(columns={
+        "mode": "Mode", "q1_mean": "Most deprived 20% (min)", "q5_mean": "Least deprived 20% "
+        "(min)", "difference": "Difference (min)", "ratio": "Ratio"})
+
+
+def _deserts_table(result: Any) -> pd.DataFrame | None:
+    table = result.equity.get("deserts")
+    if table is None or table.empty:
+        return None
+    out = table.copy()
+    out.insert(0, "Destination", out.pop("destination").map(st.destination_name))
+    return out.rename(columns={"mode": "Mode", "threshold_min": "Beyond (min)",
+                               "n_lsoas": "LSOAs", "residents": "Residents"})
+
+
+def key_figures(result: Any) -> pd.DataFrame:
+    """Population-weighted headline figures per destination by public transport.
+
+    Parameters
+    ----------
+    result : AccessResult
+        From :func:`transport_access.access.run.run_access`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per destination with transit times: ``Destination``, ``Average minutes``
+        (population-weighted mean over LSOAs with access), ``Residents over 60 min``
+        (share, %) and ``Residents with no access`` (within the maximum time).
+    """
+    measure = _nearest_measure(result)
+    long = result.long
+    rows = long[(long["mode"] == "transit") & (long["measure"] == measure)]
+    population = pd.DataFrame(result.lsoas).set_index("lsoa_code")["population"]
+    out = []
+    for destination, group in rows.groupby("destination", sort=False):
+        minutes = group.set_index("lsoa_code")["value"].astype(float)
+        weight = population.reindex(minutes.index).fillna(0.0)
+        total = float(weight.sum())
+        reached = minutes.notna()
+        mean = float(np.average(minutes[reached], weights=weight[reached])) \
+            if float(weight[reached].sum()) > 0 else float("nan")
+        over = float(weight[(minutes > 60) | ~reached].sum())
+        out.append({"Destination": st.destination_name(str(destination)),
+                    "Average minutes": mean,
+                    "Residents over 60 min (%)": 100 * over / total if total else float("nan"),
+                    "Residents with no access": float(weight[~reached].sum())})
+    return pd.DataFrame(out)
+
+
+def _scenario_summary(changes: pd.DataFrame, population: pd.Series,
+                      measure: str) -> pd.DataFrame | None:
+    needed = {"lsoa_code", "scenario", "destination", "measure", "change"}
+    if not needed <= set(changes.columns):
+        log.warning("report: scenario changes lack columns %s; not summarised",
+                    sorted(needed - set(changes.columns)))
+        return None
+    rows = changes[changes["measure"] == measure]
+    if rows.empty:
+        return None
+    out = []
+    for (scenario, destination), group in rows.groupby(["scenario", "destination"], sort=False):
+        change = group.set_index("lsoa_code")["change"].astype(float)
+        weight = population.reindex(change.index).fillna(0.0)
+        known = change.notna()
+        out.append({
+            "Scenario": scenario, "Destination": st.destination_name(str(destination)),
+            "Mean change (min, population-weighted)":
+                float(np.average(change[known], weights=weight[known]))
+                if float(weight[known].sum()) > 0 else float("nan"),
+            "LSOAs faster": int((change < -0.5).sum()),
+            "LSOAs slower": int((change > 0.5).sum()),
+            "Residents slower": float(weight[change > 0.5].sum()),
+        })
+    return pd.DataFrame(out)
+
+
+# ------------------------------------------------------------------------------ map data
+
+
+def _map_measures(result: Any, max_time_min: float) -> list[dict[str, Any]]:
+    """The interactive map's measures: transit times per destination, GP on foot, IMD."""
+    measure = _nearest_measure(result)
+    long = result.long
+    chosen = []
+    destinations = list(pd.unique(long["destination"]))
+    ordered = [d for d in ("gp", "secondary", "post16", "primary") if d in destinations]
+    ordered += [d for d in destinations if d not in ordered]
+    for destination in ordered:
+        for mode in ("transit", "walk") if destination == "gp" else ("transit",):
+            rows = long[(long["destination"] == destination) & (long["mode"] == mode)
+                        & (long["measure"] == measure)]
+            if len(rows):
+                chosen.append((f"{destination}_{mode}",
+                               f"Minutes to nearest {st.destination_name(destination)} "
+                               f"{st.mode_phrase(mode)}",
+                               rows.set_index("lsoa_code")["value"].astype(float)))
+    out = []
+    for key, label, values in chosen:
+        classes = st.classify_minutes(values.to_numpy(), max_time_min=max_time_min)
+        out.append({"key": key, "label": label, "unit": "min", "hatch": True,
+                    "legend_title": "Minutes (median over the window)", "values": values,
+                    "codes": pd.Series(classes.codes, index=values.index), "classes": classes})
+    return out
+
+
+def _lsoa_geojson(result: Any, measures: list[dict[str, Any]]) -> dict[str, Any]:
+    import shapely
+
+    boundaries = result.boundaries
+    if boundaries is None:
+        # No polygons: small squares would mislead; centroids as circles are not polygons
+        # either, so the map shows points as tiny buffers in metres.
+        boundaries = result.lsoas[["lsoa_code", "geometry"]].to_crs("EPSG:27700").buffer(150)
+        boundaries = result.lsoas[["lsoa_code"]].assign(geometry=boundaries.to_crs(4326))
+        import geopandas as gpd
+
+        boundaries = gpd.GeoDataFrame(boundaries, geometry="geometry", crs="EPSG:4326")
+    from transport_access.publish.maps import map_crs
+
+    shapes = boundaries[["lsoa_code", "geometry"]].to_crs(map_crs(boundaries))
+    shapes = shapes.assign(geometry=shapes.geometry.simplify(SIMPLIFY_M,
+                                                             preserve_topology=True))
+    shapes = shapes.to_crs("EPSG:4326")
+    geometry = shapely.transform(shapes.geometry.to_numpy(), lambda xy: np.round(xy, 5))
+    lsoas = pd.DataFrame(result.lsoas).set_index("lsoa_code")
+    features = []
+    for code, geom in zip(shapes["lsoa_code"], geometry, strict=True):
+        attributes = lsoas.loc[code] if code in lsoas.index else pd.Series(dtype=object)
+
+        def get(column: str, default: Any = None, attributes: pd.Series = attributes) -> Any:
+            value = attributes.get(column, default)
+            return default if value is None or (isinstance(value, float) and np.isnan(value)) \
+                else value
+
+        values, colours = {}, {}
+        for m in measures:
+            value = m["values"].get(code, np.nan)
+            values[m["key"]] = None if pd.isna(value) else round(float(value), 1)
+            code_class = int(m["codes"].get(code, -1))
+            colours[m["key"]] = m["classes"].colour_of(code_class)
+        features.append({
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(geom),
+            "properties": {
+                "lsoa_code": str(code), "lsoa_name": str(get("lsoa_name", code)),
+                "lad_name": str(get("lad_name", "")),
+                "population": int(get("population", 0)),
+                "imd_decile": int(get("imd_decile", 0)) or None,
+                "value": values, "colour": colours,
+            },
+        })
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _map_payload(result: Any, *, tiles_url: str | None, tiles_attribution: str) -> str:
+    max_time = float((result.parameters.get("routing") or {}).get("max_time_min", 120.0))
+    measures = _map_measures(result, max_time)
+    payload = {
+        "lsoas": _lsoa_geojson(result, measures),
+        "measures": [{"key": m["key"], "label": m["label"], "unit": m["unit"],
+                      "hatch": m["hatch"], "legend_title": m["legend_title"],
+                      "classes": [*zip(m["classes"].colours, m["classes"].labels,
+                                       strict=True),
+                                  (st.NO_ACCESS_COLOUR, m["classes"].missing_label)]}
+                     for m in measures],
+        "max_time_min": st.format_number(max_time),
+        "attribution_short": "Contains OS, ONS, DfT, DfE and NHS data © Crown copyright; "
+                             "see the attribution below.",
+        "tiles": {"url": tiles_url, "attribution": tiles_attribution} if tiles_url else None,
+    }
+    if not measures:
+        payload["measures"] = [{"key": "none", "label": "No travel-time measure",
+                                "unit": "", "hatch": False, "legend_title": "",
+                                "classes": []}]
+    return _script_safe(json.dumps(payload, separators=(",", ":"), allow_nan=False))
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def _relative_images(paths: Sequence[str | os.PathLike[str]], out: Path,
+                     folder: str) -> list[tuple[str, str | None]]:
+    """(png or other image href, matching svg href or None), relative to ``out``."""
+    by_stem: dict[Path, dict[str, Path]] = {}
+    for raw in paths:
+        path = Path(raw)
+        by_stem.setdefault(path.with_suffix(""), {})[path.suffix.lower()] = path
+    images = []
+    for formats in by_stem.values():
+        hrefs = {}
+        for suffix, path in formats.items():
+            try:
+                relative = path.resolve().relative_to(out.resolve())
+            except ValueError:
+                target = out / folder / path.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+                relative = target.relative_to(out)
+            hrefs[suffix] = relative.as_posix()
+        shown = hrefs.get(".png") or hrefs.get(".jpg") or hrefs.get(".svg")
+        if shown:
+            images.append((shown, hrefs.get(".svg") if shown != hrefs.get(".svg") else None))
+    return images
+
+
+def _caption(href: str) -> str:
+    stem = Path(href).stem
+    if stem.endswith("_transit") and not stem.startswith("scenario_"):
+        destination = stem.removesuffix("_transit")
+        return (f"Minutes to the nearest {st.destination_name(destination)} by public "
+                "transport.")
+    names = {"gp_walk_vs_transit": "Minutes saved by public transport over walking, to the "
+                                   "nearest GP surgery.",
+             "deprivation_deciles": "Index of Multiple Deprivation 2019 deciles.",
+             "jobs_transit_opportunities": "Jobs reachable by public transport."}
+    if stem in names:
+        return names[stem]
+    return stem.replace("_", " ").capitalize() + "."
+
+
+def _section(title: str, body: str, section_id: str) -> str:
+    return f'<section id="{section_id}"><h2>{html.escape(title)}</h2>\n{body}\n</section>\n'
+
+
+def _paragraphs(items: Sequence[str]) -> str:
+    return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+def write_report(
+    out_dir: str | os.PathLike[str],
+    *,
+    study: Any,
+    data_report: Any,
+    access_result: Any,
+    scenario_scores: pd.DataFrame | None = None,
+    scenario_changes: pd.DataFrame | None = None,
+    maps: Sequence[str | os.PathLike[str]] = (),
+    isochrones: Sequence[str | os.PathLike[str]] | None = None,
+    tiles_url: str | None = None,
+    tiles_attribution: str = "Map data © OpenStreetMap contributors",
+    title: str | None = None,
+) -> Path:
+    """Write ``report.html``: tables, static maps and an offline interactive map.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder; created if needed. Maps outside it are copied to ``out_dir/maps``.
+    study : Study or None
+        The study (:func:`transport_access.config.load_study`): its area name titles the
+        report and its file is cited.
+    data_report : DataReport or pandas.DataFrame or None
+        What every loader kept and excluded (:meth:`DataReport.to_frame` columns).
+    access_result : AccessResult
+        From :func:`transport_access.access.run.run_access`.
+    scenario_scores : pandas.DataFrame, optional
+        One row per scenario (``scenario_scores.csv``); shown sorted by ``rank`` when that
+        column exists, otherwise as given.
+    scenario_changes : pandas.DataFrame, optional
+        Per-LSOA changes (``lsoa_code``, ``scenario``, ``destination``, ``measure``,
+        ``change``): summarised per scenario and destination.
+    maps : sequence of path-like
+        Static maps (PNG, with SVG twins linked), e.g. from
+        :func:`transport_access.publish.maps.write_study_maps`.
+    isochrones : sequence of path-like, optional
+        Isochrone images or files; images are shown, other files linked.
+    tiles_url : str, optional
+        A tile URL template (``https://tile.openstreetmap.org/{z}/{x}/{y}.png``) for a
+        background; needs internet. None (default): no background, fully offline.
+    tiles_attribution : str
+        Attribution for the tiles.
+    title : str, optional
+        Defaults to "Access to services by public transport: {area}".
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir/report.html``.
+    """
+    import transport_access
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result = access_result
+    parameters = result.parameters or {}
+    area = getattr(getattr(study, "area", None), "name", None) or parameters.get("area") or \
+        "study area"
+    title = title or f"Access to services by public transport: {area}"
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    measure = _nearest_measure(result)
+    window = st.window_phrase(parameters)
+    max_time = float((parameters.get("routing") or {}).get("max_time_min", 120.0))
+    population = pd.DataFrame(result.lsoas).set_index("lsoa_code")["population"]
+
+    parts: list[str] = []
+    study_file = getattr(study, "config_path", None) or parameters.get("study")
+    meta = [f"Generated {generated} by transport-access {transport_access.__version__}."]
+    if study_file:
+        meta.append(f"Study file: {Path(str(study_file)).name}.")
+    if parameters.get("service_date"):
+        meta.append(f"Timetable day: {parameters['service_date']}.")
+    if window:
+        meta.append(f"Departure window: {window}, every minute; times are the median.")
+    meta.append(f"Street model: {parameters.get('street_model', 'unknown')}.")
+    parts.append(f'<header><h1 id="report-title">{html.escape(title)}</h1>'
+                 f'<p class="meta">{html.escape(" ".join(meta))}</p></header>')
+    for note in result.notes:
+        parts.append(f'<p class="note">{html.escape(note)}</p>')
+
+    parts.append(_section(
+        "Key figures", "<p>Residents' journeys by public transport (with walking, or "
+        "walking all the way when faster), weighted by population.</p>"
+        + _table(key_figures(result), "key-figures"), "key"))
+
+    map_body = ('<div class="controls"><label for="measure">Show: </label>'
+                '<select id="measure"></select></div><div id="map"></div>'
+                '<p class="small">Hover over a neighbourhood (LSOA) for its figures. '
+                + ("Background tiles need an internet connection." if tiles_url else
+                   "No background map: the report works without an internet connection.")
+                + "</p>")
+    parts.append(_section("Interactive map", map_body, "interactive"))
+
+    images = _relative_images(list(maps), out, "maps")
+    figures = []
+    for href, svg in images:
+        caption = html.escape(_caption(href))
+        link = f' <a href="{html.escape(svg)}">SVG</a>' if svg else ""
+        figures.append(f'<figure><img src="{html.escape(href)}" alt="{caption}" '
+                       f'loading="eager"><figcaption>{caption}{link}</figcaption></figure>')
+    parts.append(_section("Maps", "".join(figures) or "<p>No static maps.</p>", "maps"))
+
+    parts.append(_section(
+        "Access by deprivation",
+        f"<p>Mean minutes to the nearest destination ({html.escape(window or 'departure window')}"
+        f", median over the window) by IMD 2019 quintile of the neighbourhood, where quintile 1 "
+        "is the most deprived 20% in England. LSOAs with no access within "
+        f"{st.format_number(max_time)} minutes are left out of the means and counted under "
+        "access deserts.</p>"
+        + _table(_by_quintile_table(result, measure), "access-by-imd-quintile")
+        + "<h3>Gap between the most and least deprived quintiles</h3>"
+        + "<p>Difference = most deprived minus least deprived (positive: the most deprived "
+          "travel longer).</p>"
+        + _table(_gap_table(result, measure), "quintile-gap", digits=2),
+        "equity"))
+    parts.append(_section(
+        "Access deserts",
+        "<p>Neighbourhoods whose nearest destination is beyond the threshold (or not "
+        "reachable at all), with their residents.</p>"
+        + _table(_deserts_table(result), "access-deserts"), "deserts"))
+
+    if scenario_scores is not None or scenario_changes is not None:
+        scores = scenario_scores
+        if scores is not None and "rank" in scores.columns:
+            scores = scores.sort_values("rank", kind="stable")
+        body = "<p>Scenarios ranked by their score (see the scenario scoring notes).</p>" + \
+            _table(scores, "scenario-ranking", empty="No scenario scores.", digits=2)
+        if scenario_changes is not None:
+            body += "<h3>Changes by scenario and destination</h3>" + _table(
+                _scenario_summary(scenario_changes, population, measure), "scenario-changes",
+                empty="No travel-time changes.")
+        parts.append(_section("Scenarios", body, "scenarios"))
+
+    if isochrones:
+        iso_images = _relative_images(
+            [p for p in isochrones if Path(p).suffix.lower() in (".png", ".svg", ".jpg")],
+            out, "isochrones")
+        iso = "".join(f'<figure><img src="{html.escape(h)}" alt="Isochrone map"></figure>'
+                      for h, _ in iso_images)
+        links = []
+        for other in isochrones:
+            if Path(other).suffix.lower() in (".png", ".svg", ".jpg"):
+                continue
+            try:
+                rel = Path(other).resolve().relative_to(out.resolve()).as_posix()
+            except ValueError:
+                rel = f"isochrones/{Path(other).name}"
+                (out / "isochrones").mkdir(exist_ok=True)
+                shutil.copyfile(other, out / rel)
+            links.append(f'<li><a href="{html.escape(rel)}">{html.escape(rel)}</a></li>')
+        if links:
+            iso += "<ul>" + "".join(links) + "</ul>"
+        parts.append(_section("Isochrones", iso, "isochrones"))
+
+    report_frame = data_report.to_frame() if hasattr(data_report, "to_frame") else data_report
+    parts.append(_section(
+        "Data report", "<p>For every dataset: rows kept and excluded, and why.</p>"
+        + _table(report_frame, "data-report", text=True, empty="No data report."),
+        "data-report-section"))
+
+    parts.append(_section("Notes and known limitations",
+                          _paragraphs([*result.notes, *KNOWN_LIMITATIONS]), "limitations"))
+    inputs = [Path(p).name for p in (result.inputs or [])]
+    provenance = (f"<p>Input files: {html.escape(', '.join(inputs) or 'not recorded')}.</p>"
+                  f'<p id="attribution">{html.escape(result.attribution or "")}</p>'
+                  f'<p class="small">Interactive map: Leaflet {LEAFLET_VERSION} (BSD-2-Clause '
+                  "licence, © Volodymyr Agafonkin and CloudMade), inlined.</p>")
+    parts.append(_section("Data provenance and attribution", provenance, "provenance"))
+
+    document = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="transport-access {html.escape(transport_access.__version__)}">
+<title>{html.escape(title)}</title>
+<script>window.__reportErrors = [];
+window.addEventListener('error', function (e) {{ window.__reportErrors.push(String(e.message)); }});
+</script>
+<style>{_leaflet_css()}</style>
+<style>{_CSS}</style>
+</head>
+<body>
+<main>
+{"".join(parts)}
+</main>
+<script id="lsoa-data" type="application/json">{_map_payload(
+        result, tiles_url=tiles_url, tiles_attribution=tiles_attribution)}</script>
+<script>{_script_safe(_leaflet_js())}</script>
+<script>{_MAP_JS}</script>
+</body>
+</html>
+"""
+    path = out / REPORT_NAME
+    path.write_text(document, encoding="utf-8")
+    log.info("report written: %s (%.0f kB, %d maps)", path, path.stat().st_size / 1024,
+             len(images))
+    return path
