@@ -46,3 +46,19 @@ def test_compare_jts_without_access_table_says_what_to_run(tmp_path: Path):
     result = _run("compare-jts", "--jts", "x.csv", "--access", str(tmp_path / "none.parquet"))
     assert result.returncode == 2
     assert "Run `transport-access access` first" in result.stderr
+
+
+def test_scenarios_command_ranks_the_three_dorset_scenarios(shared_data: Path, tmp_path: Path):
+    out = tmp_path / "scenarios"
+    result = _run("scenarios", DORSET, "--data-root", str(shared_data), "--out", str(out),
+                  "--window-min", "30", "-q")
+    assert result.returncode == 0, result.stderr
+    assert "Scenarios, ranked" in result.stdout
+    scores = pd.read_csv(out / "scenario_scores.csv")
+    assert sorted(scores["scenario"]) == ["portland_link", "west_dorset_drt", "withdraw_24"]
+    assert scores["rank"].tolist() == [1, 2, 3]
+    by_name = scores.set_index("scenario")
+    assert by_name.loc["portland_link", "residents_gaining"] > 0
+    assert by_name.loc["withdraw_24", "cost_per_day_gbp"] < 0
+    changes = pd.read_parquet(out / "scenario_lsoa_changes.parquet")
+    assert changes["lsoa_code"].nunique() == 452

@@ -153,6 +153,9 @@ def demo(
             _quintile_summary(result.access),
             "Mean minutes to the nearest, by IMD quintile (Q1 = most deprived), 07:00-10:00",
         )
+    scores = [p for p in result.outputs if p.name == "scenario_scores.csv"]
+    if scores:
+        _print_scores(scores[0])
     typer.echo(f"Outputs written to {out}/")
     for path in result.outputs:
         typer.echo(f"  {path}")
@@ -206,6 +209,41 @@ def _quintile_summary(result):  # noqa: ANN001, ANN202 - AccessResult, DataFrame
     wide = table.pivot_table(index=["destination", "mode"], columns="imd_quintile", values="mean")
     wide.columns = [f"Q{int(c)}" for c in wide.columns]
     return wide.reset_index()
+
+
+@app.command()
+def scenarios(
+    config: ConfigArg,
+    data_root: DataRootOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("outputs/scenarios"),
+    window_min: Annotated[
+        int | None, typer.Option("--window-min", help="only the first N minutes (quick runs)")
+    ] = None,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Score every scenario of a study against the baseline, ranked."""
+    _setup(verbose, quiet)
+    from transport_access.config import load_study
+    from transport_access.scenarios.run import run_scenarios, write_scenario_outputs
+    from transport_access.study_data import load_study_data
+
+    data = load_study_data(load_study(config, data_root=data_root))
+    run = run_scenarios(data, window_min=window_min)
+    written = write_scenario_outputs(run, out)
+    _print_scores(written["scores"])
+    for path in written.values():
+        typer.echo(f"  {path}")
+
+
+def _print_scores(path: Path) -> None:
+    import pandas as pd
+
+    scores = pd.read_csv(path)
+    keep = [c for c in ("rank", "scenario", "cost_per_day_gbp", "residents_gaining",
+                        "deciles_1_2_gaining", "residents_losing", "mean_change_min",
+                        "cost_per_resident_gaining_gbp_day") if c in scores.columns]
+    _print_table(scores[keep], "Scenarios, ranked")
 
 
 @app.command("compare-jts")

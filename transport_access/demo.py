@@ -26,6 +26,7 @@ class DemoResult:
     report: DataReport
     outputs: list[Path] = field(default_factory=list)
     access: Any = None
+    scenarios: Any = None
 
 
 def run_demo(
@@ -76,4 +77,11 @@ def run_demo(
         summary, per_lsoa = compare_jts(access, study.resolve(study.data.jts))
         written = write_jts_comparison(summary, per_lsoa, out)
         result.outputs.extend(p for p in written.values() if isinstance(p, Path))
+
+    if study.scenarios and data.feed is not None:
+        from transport_access.scenarios.run import run_scenarios, write_scenario_outputs
+
+        # the baseline above is the scenarios' baseline: same data, same parameters
+        result.scenarios = run_scenarios(data, baseline=access)
+        result.outputs.extend(write_scenario_outputs(result.scenarios, out).values())
     return result
