@@ -667,8 +667,10 @@ def write_study_maps(
     out_dir : path-like
         Folder; created if needed.
     scenario_changes : pandas.DataFrame, optional
-        Per-LSOA changes: ``lsoa_code``, ``scenario``, ``destination``, ``measure``,
-        ``change`` (scenario minus baseline) and optionally ``mode`` (transit assumed).
+        Per-LSOA changes (``scenario_lsoa_changes.csv`` of the scenario run): ``lsoa_code``,
+        ``scenario``, ``destination``, ``measure``, ``change`` (scenario minus baseline) and
+        optionally ``baseline_value``, ``scenario_value`` (to show LSOAs gaining or losing all
+        access) and ``mode`` (transit assumed).
         Only travel-time measures (``nearest_p50_min``) are mapped.
     stops : pandas.DataFrame, optional
         NaPTAN stops, for town labels (:func:`derive_town_labels`).
@@ -789,9 +791,11 @@ def _scenario_maps(result: Any, changes: pd.DataFrame, out: Path, *, measure: st
     written: list[Path] = []
     for (scenario, destination), group in rows.groupby(["scenario", "destination"], sort=False):
         values = group.set_index("lsoa_code")["change"].astype(float)
-        if "baseline" in group.columns:
+        base_column = next((c for c in ("baseline_value", "baseline") if c in group.columns),
+                           None)
+        if base_column is not None:
             # Newly reachable / no longer reachable: the change is NaN but it matters most.
-            base = group.set_index("lsoa_code")["baseline"].astype(float)
+            base = group.set_index("lsoa_code")[base_column].astype(float)
             after = _after_values(group)
             if after is not None:
                 large = 10 * max(float(np.nanmax(np.abs(values.to_numpy()))
@@ -814,7 +818,9 @@ def _after_values(group: pd.DataFrame) -> pd.Series | None:
     for column in ("scenario_value", "value_scenario", "after"):
         if column in group.columns:
             return group.set_index("lsoa_code")[column].astype(float)
-    if "baseline" in group.columns:
-        return (group.set_index("lsoa_code")["baseline"].astype(float)
+    for column in ("baseline_value", "baseline"):
+        if column not in group.columns:
+            continue
+        return (group.set_index("lsoa_code")[column].astype(float)
                 + group.set_index("lsoa_code")["change"].astype(float))
     return None

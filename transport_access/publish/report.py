@@ -144,6 +144,16 @@ _MAP_JS = """
     o.textContent = m.label; select.appendChild(o); });
   select.addEventListener('change', function(){ current = select.value;
     layer.setStyle(style); legend.update(); });
+  if (data.isochrones.length) {
+    var overlays = {};
+    data.isochrones.forEach(function(iso){
+      overlays[iso.name] = L.geoJSON(iso.geojson, {interactive: true, style: function(f){
+        return {color: f.properties.colour, weight: 2, fill: false}; },
+        onEachFeature: function(f, l){ l.bindTooltip(iso.name + ': within ' +
+          f.properties.threshold_min + ' min'); }});
+    });
+    L.control.layers(null, overlays, {collapsed: false}).addTo(map);
+  }
   document.getElementById('map').setAttribute('data-lsoas', String(data.lsoas.features.length));
 })();
 """
@@ -192,7 +202,7 @@ def _table(frame: pd.DataFrame | None, table_id: str, *, empty: str = "None.",
     def number(value: float) -> str:
         if pd.isna(value):
             return "–"
-        if float(value).is_integer() and abs(value) >= 1:
+        if float(value).is_integer():
             return f"{value:,.0f}"
         return f"{value:,.{digits}f}"
 
@@ -279,6 +289,30 @@ def key_figures(result: Any) -> pd.DataFrame:
                     "Residents over 60 min (%)": 100 * over / total if total else float("nan"),
                     "Residents with no access": float(weight[~reached].sum())})
     return pd.DataFrame(out)
+
+
+#: Scenario score columns shown in the report (all are in scenario_scores.csv), and headers.
+SCORE_HEADERS = {
+    "rank": "Rank", "scenario": "Scenario", "rank_group": "Group",
+    "cost_per_day_gbp": "Cost per weekday (GBP)",
+    "net_residents_gaining": "Residents gaining, net",
+    "residents_gaining": "Residents gaining", "residents_losing": "Residents losing",
+    "net_deciles_1_2_gaining": "Most deprived 20% gaining, net",
+    "mean_change_min": "Mean change (min)", "gap_change_min": "Change in Q1-Q5 gap (min)",
+    "cost_per_resident_gaining_gbp_day": "Cost per resident gaining (GBP/day)",
+}
+
+
+def _readable_scores(scores: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The ranking, best first, with the columns a taskforce reads and plain headers."""
+    if scores is None:
+        return None
+    if "rank" in scores.columns:
+        scores = scores.sort_values("rank", kind="stable")
+    shown = [c for c in SCORE_HEADERS if c in scores.columns]
+    if len(shown) >= 3:
+        scores = scores[shown].rename(columns=SCORE_HEADERS)
+    return scores
 
 
 def _scenario_summary(changes: pd.DataFrame, population: pd.Series,
@@ -386,10 +420,38 @@ def _lsoa_geojson(result: Any, measures: list[dict[str, Any]]) -> dict[str, Any]
     return {"type": "FeatureCollection", "features": features}
 
 
-def _map_payload(result: Any, *, tiles_url: str | None, tiles_attribution: str) -> str:
+def _isochrone_layers(frames: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """Each isochrone table dissolved per threshold: the area within t minutes of any of its
+    destinations, simplified for the browser."""
+    import shapely
+
+    layers = []
+    for name, frame in frames:
+        if frame is None or len(frame) == 0 or "threshold_min" not in frame.columns:
+            log.warning("report: isochrones %s have no threshold_min column; left out", name)
+            continue
+        crs = "EPSG:27700" if frame.crs is None or frame.crs.to_epsg() == 4326 else frame.crs
+        shapes = frame[["threshold_min", "geometry"]].to_crs(crs)
+        shapes = shapes[~shapes.geometry.is_empty].dissolve(by="threshold_min").reset_index()
+        shapes = shapes.assign(geometry=shapes.geometry.simplify(2 * SIMPLIFY_M))
+        shapes = shapes.sort_values("threshold_min", ascending=False).to_crs("EPSG:4326")
+        geometry = shapely.transform(shapes.geometry.to_numpy(), lambda xy: np.round(xy, 5))
+        thresholds = shapes["threshold_min"].to_numpy(float)
+        colours = st._palette("cividis", max(len(thresholds), 1), reverse=True)
+        features = [{"type": "Feature", "geometry": shapely.geometry.mapping(g),
+                     "properties": {"threshold_min": float(t), "colour": c}}
+                    for g, t, c in zip(geometry, thresholds, colours, strict=True)]
+        layers.append({"name": name,
+                       "geojson": {"type": "FeatureCollection", "features": features}})
+    return layers
+
+
+def _map_payload(result: Any, *, tiles_url: str | None, tiles_attribution: str,
+                 isochrones: Sequence[tuple[str, Any]] = ()) -> str:
     max_time = float((result.parameters.get("routing") or {}).get("max_time_min", 120.0))
     measures = _map_measures(result, max_time)
     payload = {
+        "isochrones": _isochrone_layers(isochrones),
         "lsoas": _lsoa_geojson(result, measures),
         "measures": [{"key": m["key"], "label": m["label"], "unit": m["unit"],
                       "hatch": m["hatch"], "legend_title": m["legend_title"],
@@ -452,6 +514,46 @@ def _caption(href: str) -> str:
     return stem.replace("_", " ").capitalize() + "."
 
 
+def _isochrone_section(isochrones: Any, out: Path) -> tuple[list[tuple[str, Any]], str]:
+    """Overlays for the interactive map and the section's HTML (images shown, files linked)."""
+    import geopandas as gpd
+
+    if isinstance(isochrones, gpd.GeoDataFrame):
+        return [("Isochrones", isochrones)], ("<p>Isochrones are an overlay of the "
+                                              "interactive map (layer control).</p>")
+    overlays: list[tuple[str, Any]] = []
+    images = _relative_images([p for p in isochrones if Path(p).suffix.lower() in
+                               (".png", ".svg", ".jpg")], out, "isochrones")
+    body = "".join(f'<figure><img src="{html.escape(h)}" alt="Isochrone map"></figure>'
+                   for h, _ in images)
+    links = []
+    for other in isochrones:
+        path = Path(other)
+        if path.suffix.lower() in (".png", ".svg", ".jpg", ".json"):
+            continue
+        if path.suffix.lower() in (".geojson", ".gpkg") and not any(
+                name == path.stem for name, _ in overlays):
+            overlays.append((path.stem.replace("isochrones_", "").replace("_", " "),
+                             gpd.read_file(path)))
+        try:
+            rel = path.resolve().relative_to(out.resolve()).as_posix()
+        except ValueError:
+            rel = f"isochrones/{path.name}"
+            (out / "isochrones").mkdir(exist_ok=True)
+            shutil.copyfile(path, out / rel)
+        links.append(f'<li><a href="{html.escape(rel)}">{html.escape(rel)}</a></li>')
+    # GeoPackage and GeoJSON twins are the same isochrones: one overlay per name.
+    seen: dict[str, Any] = {}
+    for name, frame in overlays:
+        seen.setdefault(name, frame)
+    if seen:
+        body += ("<p>The areas within each time of the nearest destination are overlays of "
+                 "the interactive map (tick them in its layer control).</p>")
+    if links:
+        body += "<p>Files (open in QGIS):</p><ul>" + "".join(links) + "</ul>"
+    return list(seen.items()), body or "<p>No isochrones.</p>"
+
+
 def _section(title: str, body: str, section_id: str) -> str:
     return f'<section id="{section_id}"><h2>{html.escape(title)}</h2>\n{body}\n</section>\n'
 
@@ -496,8 +598,11 @@ def write_report(
     maps : sequence of path-like
         Static maps (PNG, with SVG twins linked), e.g. from
         :func:`transport_access.publish.maps.write_study_maps`.
-    isochrones : sequence of path-like, optional
-        Isochrone images or files; images are shown, other files linked.
+    isochrones : sequence of path-like or geopandas.GeoDataFrame, optional
+        Isochrones (:func:`transport_access.publish.isochrones.run_isochrones` paths or a
+        :func:`~transport_access.publish.isochrones.compute_isochrones` table): GeoJSON and
+        GeoPackage files become overlays of the interactive map (dissolved per
+        ``threshold_min``) and are linked; images are shown.
     tiles_url : str, optional
         A tile URL template (``https://tile.openstreetmap.org/{z}/{x}/{y}.png``) for a
         background; needs internet. None (default): no background, fully offline.
@@ -583,10 +688,10 @@ def write_report(
         + _table(_deserts_table(result), "access-deserts"), "deserts"))
 
     if scenario_scores is not None or scenario_changes is not None:
-        scores = scenario_scores
-        if scores is not None and "rank" in scores.columns:
-            scores = scores.sort_values("rank", kind="stable")
-        body = "<p>Scenarios ranked by their score (see the scenario scoring notes).</p>" + \
+        scores = _readable_scores(scenario_scores)
+        body = ("<p>Scenarios ranked best first (the ranking rule is in "
+                "<code>transport_access.scenarios.score</code>); every score is in "
+                "<code>scenario_scores.csv</code>.</p>") + \
             _table(scores, "scenario-ranking", empty="No scenario scores.", digits=2)
         if scenario_changes is not None:
             body += "<h3>Changes by scenario and destination</h3>" + _table(
@@ -594,25 +699,9 @@ def write_report(
                 empty="No travel-time changes.")
         parts.append(_section("Scenarios", body, "scenarios"))
 
-    if isochrones:
-        iso_images = _relative_images(
-            [p for p in isochrones if Path(p).suffix.lower() in (".png", ".svg", ".jpg")],
-            out, "isochrones")
-        iso = "".join(f'<figure><img src="{html.escape(h)}" alt="Isochrone map"></figure>'
-                      for h, _ in iso_images)
-        links = []
-        for other in isochrones:
-            if Path(other).suffix.lower() in (".png", ".svg", ".jpg"):
-                continue
-            try:
-                rel = Path(other).resolve().relative_to(out.resolve()).as_posix()
-            except ValueError:
-                rel = f"isochrones/{Path(other).name}"
-                (out / "isochrones").mkdir(exist_ok=True)
-                shutil.copyfile(other, out / rel)
-            links.append(f'<li><a href="{html.escape(rel)}">{html.escape(rel)}</a></li>')
-        if links:
-            iso += "<ul>" + "".join(links) + "</ul>"
+    overlays: list[tuple[str, Any]] = []
+    if isochrones is not None:
+        overlays, iso = _isochrone_section(isochrones, out)
         parts.append(_section("Isochrones", iso, "isochrones"))
 
     report_frame = data_report.to_frame() if hasattr(data_report, "to_frame") else data_report
@@ -637,6 +726,7 @@ def write_report(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="transport-access {html.escape(transport_access.__version__)}">
 <title>{html.escape(title)}</title>
+<link rel="icon" href="data:,">
 <script>window.__reportErrors = [];
 window.addEventListener('error', function (e) {{ window.__reportErrors.push(String(e.message)); }});
 </script>
@@ -648,7 +738,8 @@ window.addEventListener('error', function (e) {{ window.__reportErrors.push(Stri
 {"".join(parts)}
 </main>
 <script id="lsoa-data" type="application/json">{_map_payload(
-        result, tiles_url=tiles_url, tiles_attribution=tiles_attribution)}</script>
+        result, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        isochrones=overlays)}</script>
 <script>{_script_safe(_leaflet_js())}</script>
 <script>{_MAP_JS}</script>
 </body>
