@@ -42,6 +42,11 @@ CHROMIUM_FLAGS = [
 
 
 def _require_browser() -> None:
+    # CI sets TRANSPORT_ACCESS_REQUIRE_BROWSER=1: there a missing browser is a failure.
+    required = os.environ.get("TRANSPORT_ACCESS_REQUIRE_BROWSER") == "1"
+    if required:
+        assert CHROMIUM and CHROMEDRIVER, "CI must install chromium and chromium-driver"
+        import selenium  # noqa: F401  (an ImportError fails the test here)
     if CHROMIUM is None or CHROMEDRIVER is None:
         pytest.skip("headless Chromium not installed: apt-get install -y chromium "
                     "chromium-driver")

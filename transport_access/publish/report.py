@@ -210,6 +210,23 @@ def _table(frame: pd.DataFrame | None, table_id: str, *, empty: str = "None.",
                          float_format=number, classes="text" if text else None)
 
 
+_MODE_NAMES = {"transit": "public transport", "walk": "walking", "cycle": "cycling",
+               "car": "car"}
+_MODE_ORDER = {mode: i for i, mode in enumerate(_MODE_NAMES)}
+_DESTINATION_ORDER = {d: i for i, d in enumerate(("gp", "primary", "secondary", "post16"))}
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Destinations and modes in plain words, GP and public transport first."""
+    order = pd.DataFrame({
+        "d": frame["destination"].map(_DESTINATION_ORDER).fillna(len(_DESTINATION_ORDER)),
+        "m": frame["mode"].map(_MODE_ORDER).fillna(len(_MODE_ORDER))}, index=frame.index)
+    frame = frame.loc[order.sort_values(["d", "m"], kind="stable").index].copy()
+    frame.insert(0, "Destination", frame.pop("destination").map(st.destination_name))
+    frame.insert(1, "Mode", frame.pop("mode").map(lambda m: _MODE_NAMES.get(m, m)))
+    return frame
+
+
 def _nearest_measure(result: Any) -> str:
     window = result.parameters.get("departure_window") or {}
     return f"nearest_p{(window.get('percentiles') or [50])[0]}_min"
@@ -227,10 +244,7 @@ def _by_quintile_table(result: Any, measure: str) -> pd.DataFrame | None:
     wide.columns = [f"Q{int(q)}" + (" (most deprived)" if int(q) == 1 else
                                     " (least deprived)" if int(q) == 5 else "")
                     for q in wide.columns]
-    wide = wide.reset_index()
-    wide.insert(0, "Destination", wide.pop("destination").map(st.destination_name))
-    wide.insert(1, "Mode", wide.pop("mode"))
-    return wide
+    return _plain(wide.reset_index())
 
 
 def _gap_table(result: Any, measure: str) -> pd.DataFrame | None:
@@ -240,9 +254,8 @@ def _gap_table(result: Any, measure: str) -> pd.DataFrame | None:
     rows = table[table["measure"] == measure].copy()
     if rows.empty:
         return None
-    rows.insert(0, "Destination", rows.pop("destination").map(st.destination_name))
-    return rows.drop(columns=["measure"]).rename(columns={
-        "mode": "Mode", "q1_mean": "Most deprived 20% (min)", "q5_mean": "Least deprived 20% "
+    return _plain(rows).drop(columns=["measure"]).rename(columns={
+        "q1_mean": "Most deprived 20% (min)", "q5_mean": "Least deprived 20% "
         "(min)", "difference": "Difference (min)", "ratio": "Ratio"})
 
 
@@ -250,10 +263,14 @@ def _deserts_table(result: Any) -> pd.DataFrame | None:
     table = result.equity.get("deserts")
     if table is None or table.empty:
         return None
-    out = table.copy()
-    out.insert(0, "Destination", out.pop("destination").map(st.destination_name))
-    return out.rename(columns={"mode": "Mode", "threshold_min": "Beyond (min)",
-                               "n_lsoas": "LSOAs", "residents": "Residents"})
+    out = _plain(table)
+    if "share_of_deciles" in out.columns:
+        out["share_of_deciles"] = 100 * out["share_of_deciles"]
+    return out.rename(columns={
+        "threshold_min": "Beyond (min)",
+        "n_lsoas": "Most deprived 20%: LSOAs", "residents": "Most deprived 20%: residents",
+        "share_of_deciles": "Share of the most deprived 20% (%)",
+        "residents_all_deciles": "All residents beyond"})
 
 
 def key_figures(result: Any) -> pd.DataFrame:
@@ -276,6 +293,8 @@ def key_figures(result: Any) -> pd.DataFrame:
     rows = long[(long["mode"] == "transit") & (long["measure"] == measure)]
     population = pd.DataFrame(result.lsoas).set_index("lsoa_code")["population"]
     out = []
+    rows = rows.sort_values("destination", key=lambda d: d.map(_DESTINATION_ORDER).fillna(9),
+                            kind="stable")
     for destination, group in rows.groupby("destination", sort=False):
         minutes = group.set_index("lsoa_code")["value"].astype(float)
         weight = population.reindex(minutes.index).fillna(0.0)
@@ -683,8 +702,9 @@ def write_report(
         "equity"))
     parts.append(_section(
         "Access deserts",
-        "<p>Neighbourhoods whose nearest destination is beyond the threshold (or not "
-        "reachable at all), with their residents.</p>"
+        "<p>Residents of the most deprived 20% of neighbourhoods in England (IMD 2019 deciles "
+        "1-2) whose nearest destination is beyond the threshold or not reachable at all, and "
+        "all residents beyond it.</p>"
         + _table(_deserts_table(result), "access-deserts"), "deserts"))
 
     if scenario_scores is not None or scenario_changes is not None:
