@@ -35,3 +35,22 @@ def _isolated_cache(
     """Keep every test's on-disk cache out of the user's home folder."""
     cache = tmp_path_factory.getbasetemp() / "cache"
     monkeypatch.setenv("TRANSPORT_ACCESS_CACHE", str(cache))
+
+
+@pytest.fixture(scope="session")
+def demo_outputs(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``transport-access demo`` on the Dorset study, run once per test session (~80 s)."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("demo")
+    env = dict(os.environ, TRANSPORT_ACCESS_CACHE=str(tmp_path_factory.getbasetemp() / "cache"))
+    result = subprocess.run(
+        [sys.executable, "-m", "transport_access.cli", "demo",
+         str(PROJECT_ROOT / "configs" / "dorset.yaml"), "--data-root", str(shared_data),
+         "--out", str(out), "-q"],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    (out / "stdout.txt").write_text(result.stdout)
+    return out

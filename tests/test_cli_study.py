@@ -62,3 +62,29 @@ def test_scenarios_command_ranks_the_three_dorset_scenarios(shared_data: Path, t
     assert by_name.loc["withdraw_24", "cost_per_day_gbp"] < 0
     changes = pd.read_parquet(out / "scenario_lsoa_changes.parquet")
     assert changes["lsoa_code"].nunique() == 452
+
+
+def test_demo_writes_every_output(demo_outputs: Path):
+    """`make demo`: data report, access tables, scenarios, maps, isochrones and the report."""
+    out = demo_outputs
+    for name in ("data_report.csv", "access_lsoa.parquet", "access_lsoa.csv",
+                 "access_by_imd_decile.csv", "access.gpkg", "scenario_scores.csv",
+                 "scenario_lsoa_changes.csv", "jts_comparison_summary.csv", "report.html"):
+        assert (out / name).stat().st_size > 0, name
+    report = pd.read_csv(out / "data_report.csv")
+    assert {"dataset", "rows_kept", "rows_excluded", "reason"} <= set(report.columns)
+    assert pd.read_parquet(out / "access_lsoa.parquet")["lsoa_code"].nunique() == 452
+    pngs = sorted(p.name for p in (out / "maps").glob("*.png"))
+    assert {"gp_transit.png", "secondary_transit.png", "deprivation_deciles.png"} <= set(pngs)
+    assert any(p.startswith("scenario_portland_link") for p in pngs)
+    gpkgs = sorted(p.name for p in (out / "isochrones").glob("*.gpkg"))
+    assert gpkgs == ["isochrones_post16_transit.gpkg", "isochrones_post16_walk.gpkg",
+                     "isochrones_secondary_transit.gpkg", "isochrones_secondary_walk.gpkg"]
+    import geopandas as gpd
+
+    iso = gpd.read_file(out / "isochrones" / "isochrones_post16_transit.gpkg")
+    assert sorted(set(iso["threshold_min"])) == [15.0, 30.0, 45.0, 60.0]
+    assert set(iso["method"]) == {"straight-line estimate"}  # Dorset: no OSM extract offline
+    assert iso.geometry.is_valid.all()
+    stdout = (out / "stdout.txt").read_text()
+    assert "Scenarios, ranked" in stdout and "report.html" in stdout

@@ -41,8 +41,15 @@ def _line_streets(n_nodes: int = 5) -> StreetNetwork:
     tails, heads = np.asarray(tails)[order], np.asarray(heads)[order]
     indptr = np.concatenate([[0], np.cumsum(np.bincount(tails, minlength=n_nodes))])
     length = haversine_m(lon[tails], lat[tails], lon[heads], lat[heads])
-    walk = ModeNetwork("walk", np.arange(n_nodes, dtype=np.int64), lon, lat,
-                       indptr.astype(np.int64), heads.astype(np.int32), length)
+    walk = ModeNetwork(
+        "walk",
+        np.arange(n_nodes, dtype=np.int64),
+        lon,
+        lat,
+        indptr.astype(np.int64),
+        heads.astype(np.int32),
+        length,
+    )
     return StreetNetwork("synthetic", {"walk": walk})
 
 
@@ -68,20 +75,29 @@ def test_walk_isochrone_on_a_street_line_covers_the_expected_edges() -> None:
     assert area[0] == pytest.approx(_cap_area(15 * 60 * WALK_MPS, 75.0), rel=1e-4)
     assert area[1] == pytest.approx(_cap_area(4 * STEP_M, 75.0), rel=1e-4)  # the whole line
     graph = net.streets["walk"]
-    inside = [result.geometry.iloc[0].contains(Point(x, y)) for x, y in zip(graph.lon, graph.lat)]
+    inside = [
+        result.geometry.iloc[0].contains(Point(x, y))
+        for x, y in zip(graph.lon, graph.lat, strict=False)
+    ]
     assert inside == [True, True, True, False, False]
     end_lat = LINE_LAT0 + math.degrees(1200.0 / EARTH_RADIUS_M)
     assert result.geometry.iloc[0].contains(Point(LINE_LON, end_lat + math.degrees(70 / 6.371e6)))
     assert not result.geometry.iloc[0].contains(
-        Point(LINE_LON, end_lat + math.degrees(80 / EARTH_RADIUS_M)))
+        Point(LINE_LON, end_lat + math.degrees(80 / EARTH_RADIUS_M))
+    )
 
 
 def test_off_street_origin_snap_leg_and_unsnapped_point(caplog: pytest.LogCaptureFixture) -> None:
     net = api.TransportNetwork(streets=_line_streets())
     # 200 m north of node 4, beyond the last node: 200 m of snap leg, then the line south.
     lat4 = LINE_LAT0 + math.degrees(4 * STEP_M / EARTH_RADIUS_M)
-    points = pd.DataFrame({"id": ["north", "far"], "lon": [LINE_LON, LINE_LON + 0.1],
-                           "lat": [lat4 + math.degrees(200 / EARTH_RADIUS_M), LINE_LAT0]})
+    points = pd.DataFrame(
+        {
+            "id": ["north", "far"],
+            "lon": [LINE_LON, LINE_LON + 0.1],
+            "lat": [lat4 + math.degrees(200 / EARTH_RADIUS_M), LINE_LAT0],
+        }
+    )
     caplog.set_level("WARNING", logger="transport_access")
     result = iso.compute_isochrones(net, points, mode="walk", thresholds_min=(15,))
     area = _metric(result, LINE_LON, LINE_LAT0).area.to_numpy()
@@ -97,7 +113,9 @@ def test_straight_line_discs_have_exact_radii(caplog: pytest.LogCaptureFixture) 
     assert len(result) == 8 and set(result["method"]) == {"straight-line estimate"}
     assert "straight-line estimate" in caplog.text
     assert result["window"].isna().all() and result["percentile"].isna().all()
-    for row, (pid, threshold) in enumerate(zip(result["id"], result["threshold_min"])):
+    for row, (pid, threshold) in enumerate(
+        zip(result["id"], result["threshold_min"], strict=False)
+    ):
         radius_m = threshold * 60 * WALK_MPS / 1.3  # 15 min: 923.1 m
         lon, lat = points.set_index("id").loc[pid, ["lon", "lat"]]
         ring = np.asarray(result.geometry.iloc[row].exterior.coords)
@@ -105,11 +123,13 @@ def test_straight_line_discs_have_exact_radii(caplog: pytest.LogCaptureFixture) 
         assert distances == pytest.approx(radius_m, rel=2e-4)
         area = _metric(result.iloc[[row]], lon, lat).area.iloc[0]
         assert area == pytest.approx(math.pi * radius_m**2, rel=2e-3)
-    cycle = iso.compute_isochrones(api.TransportNetwork(), points.iloc[:1], mode="cycle",
-                                   thresholds_min=[15])
+    cycle = iso.compute_isochrones(
+        api.TransportNetwork(), points.iloc[:1], mode="cycle", thresholds_min=[15]
+    )
     ring = np.asarray(cycle.geometry.iloc[0].exterior.coords)
     assert haversine_m(-2.44, 50.71, ring[:, 0], ring[:, 1]) == pytest.approx(
-        15 * 60 * 16 / 3.6 / 1.3, rel=2e-4)
+        15 * 60 * 16 / 3.6 / 1.3, rel=2e-4
+    )
 
 
 def test_polygons_are_nested_and_valid() -> None:
@@ -118,7 +138,7 @@ def test_polygons_are_nested_and_valid() -> None:
         result = iso.compute_isochrones(net, points, mode="walk")
         geoms = result.geometry.to_list()
         assert all(g.is_valid and not g.is_empty for g in geoms)
-        for small, large in zip(geoms, geoms[1:]):
+        for small, large in zip(geoms, geoms[1:], strict=False):
             assert large.buffer(1e-9).contains(small)
             assert large.area > small.area
 
@@ -132,8 +152,15 @@ def test_transit_isochrone_reaches_around_the_far_stop(line_transit: api.Transpo
     home = pd.DataFrame({"id": ["home"], "lon": [A[0]], "lat": [A[1]]})
     # Departing 07:00-07:09 the bus (every 10 min, 5 min ride, 60 s slack) reaches B in
     # 15, 14, ..., 6 min: the median (nearest rank 5 of 10) is 10 min.
-    result = iso.compute_isochrones(line_transit, home, mode="transit", thresholds_min=(15, 30),
-                                    date="2024-03-04", departure="07:00", window_min=10)
+    result = iso.compute_isochrones(
+        line_transit,
+        home,
+        mode="transit",
+        thresholds_min=(15, 30),
+        date="2024-03-04",
+        departure="07:00",
+        window_min=10,
+    )
     assert result["window"].tolist() == ["07:00-07:10"] * 2
     assert result["percentile"].tolist() == [50, 50]
     assert set(result["method"]) == {"straight-line estimate"}
@@ -162,15 +189,28 @@ def test_transit_on_streets_walks_on_from_the_stop(line_transit: api.TransportNe
     lon = np.concatenate([walk.lon - LINE_LON + A[0], walk.lon - LINE_LON + B[0]])
     lat = np.concatenate([walk.lat - LINE_LAT0 + A[1], walk.lat - LINE_LAT0 + B[1]])
     n = walk.n_nodes
-    both = ModeNetwork("walk", np.arange(2 * n), lon, lat,
-                       np.concatenate([walk.indptr, walk.indptr[1:] + walk.n_edges]),
-                       np.concatenate([walk.indices, walk.indices + n]).astype(np.int32),
-                       np.concatenate([walk.length_m, walk.length_m]))
-    net = api.TransportNetwork(streets=StreetNetwork("two lines", {"walk": both}),
-                               feed=line_transit.feed)
+    both = ModeNetwork(
+        "walk",
+        np.arange(2 * n),
+        lon,
+        lat,
+        np.concatenate([walk.indptr, walk.indptr[1:] + walk.n_edges]),
+        np.concatenate([walk.indices, walk.indices + n]).astype(np.int32),
+        np.concatenate([walk.length_m, walk.length_m]),
+    )
+    net = api.TransportNetwork(
+        streets=StreetNetwork("two lines", {"walk": both}), feed=line_transit.feed
+    )
     home = pd.DataFrame({"id": ["home"], "lon": [A[0]], "lat": [A[1]]})
-    result = iso.compute_isochrones(net, home, mode="transit", thresholds_min=(15,),
-                                    date="2024-03-04", departure="07:00", window_min=10)
+    result = iso.compute_isochrones(
+        net,
+        home,
+        mode="transit",
+        thresholds_min=(15,),
+        date="2024-03-04",
+        departure="07:00",
+        window_min=10,
+    )
     assert set(result["method"]) == {"street network"}
     # 5 min left at B: 400 m up B's street (node B+1 at 500 m is not reached).
     north = math.degrees(1 / EARTH_RADIUS_M)
@@ -195,15 +235,25 @@ def test_bad_arguments() -> None:
 
 def test_porto_alegre_walk_and_transit_on_streets(shared_data: Path) -> None:
     poa = shared_data / "porto-alegre"
-    net = api.build_transport_network(osm=poa / "poa_osm.pbf",
-                                      gtfs=[poa / "poa_eptc.zip", poa / "poa_trensurb.zip"],
-                                      street_modes=("walk",))
-    points = pd.DataFrame({"id": ["centro", "bom_fim"], "lon": [-51.2300, -51.2100],
-                           "lat": [-30.0320, -30.0330]})
+    net = api.build_transport_network(
+        osm=poa / "poa_osm.pbf",
+        gtfs=[poa / "poa_eptc.zip", poa / "poa_trensurb.zip"],
+        street_modes=("walk",),
+    )
+    points = pd.DataFrame(
+        {"id": ["centro", "bom_fim"], "lon": [-51.2300, -51.2100], "lat": [-30.0320, -30.0330]}
+    )
     walk = iso.compute_isochrones(net, points, mode="walk", thresholds_min=(15, 30))
-    transit = iso.compute_isochrones(net, points, mode="transit", thresholds_min=(15, 30),
-                                     date="2019-05-13", departure="14:00", window_min=20,
-                                     workers=2)
+    transit = iso.compute_isochrones(
+        net,
+        points,
+        mode="transit",
+        thresholds_min=(15, 30),
+        date="2019-05-13",
+        departure="14:00",
+        window_min=20,
+        workers=2,
+    )
     for frame in (walk, transit):
         assert set(frame["method"]) == {"street network"}
         assert frame.geometry.is_valid.all() and not frame.geometry.is_empty.any()
@@ -224,27 +274,45 @@ def _batch_study(tmp_path: Path) -> SimpleNamespace:
             "post16": DestinationSet(source="schools", categories=["further-education"]),
         },
         departure_windows=[DepartureWindow(name="am", start="07:00", end="07:10")],
-        modes=Modes(), routing=Routing(), data=SimpleNamespace(osm=None),
+        modes=Modes(),
+        routing=Routing(),
+        data=SimpleNamespace(osm=None),
     )
     schools = gpd.GeoDataFrame(
-        {"urn": ["1", "2", "3"], "name": ["Alpha School", "Beta School", "Gamma College"],
-         "category": ["secondary", "secondary", "further-education"],
-         "pupils": [900.0, 800.0, np.nan]},
-        geometry=[Point(A), Point(B), Point(B[0], B[1] + 0.01)], crs=4326)
-    return SimpleNamespace(study=study, schools=schools, gp=None, jobs=None,
-                           lsoas=None, service_date=dt.date(2024, 3, 4))
+        {
+            "urn": ["1", "2", "3"],
+            "name": ["Alpha School", "Beta School", "Gamma College"],
+            "category": ["secondary", "secondary", "further-education"],
+            "pupils": [900.0, 800.0, np.nan],
+        },
+        geometry=[Point(A), Point(B), Point(B[0], B[1] + 0.01)],
+        crs=4326,
+    )
+    return SimpleNamespace(
+        study=study,
+        schools=schools,
+        gp=None,
+        jobs=None,
+        lsoas=None,
+        service_date=dt.date(2024, 3, 4),
+    )
 
 
-def test_batch_writes_skips_and_recomputes(line_transit: api.TransportNetwork, tmp_path: Path,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_batch_writes_skips_and_recomputes(
+    line_transit: api.TransportNetwork, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     data = _batch_study(tmp_path)
     data.feed = line_transit.feed
     out = tmp_path / "iso"
     caplog.set_level("INFO", logger="transport_access")
     paths = iso.run_isochrones(data, out_dir=out, workers=2)
     names = sorted(p.name for p in paths)
-    assert names == sorted(f"isochrones_{s}_{m}.{e}" for s in ("secondary", "post16")
-                           for m in ("transit", "walk") for e in ("gpkg", "geojson"))
+    assert names == sorted(
+        f"isochrones_{s}_{m}.{e}"
+        for s in ("secondary", "post16")
+        for m in ("transit", "walk")
+        for e in ("gpkg", "geojson")
+    )
     table = gpd.read_file(out / "isochrones_secondary_transit.gpkg")
     assert table["name"].tolist() == ["Alpha School"] * 4 + ["Beta School"] * 4
     assert table["threshold_min"].tolist() == [15.0, 30.0, 45.0, 60.0] * 2
@@ -275,6 +343,13 @@ def test_batch_writes_skips_and_recomputes(line_transit: api.TransportNetwork, t
     assert caplog.text.count("computing") == 2 and caplog.text.count("up to date") == 2
     assert "secondary/transit: computing" in caplog.text
     caplog.clear()
-    iso.run_isochrones(data, out_dir=out, workers=1, thresholds_min=(15, 30), force=True,
-                       modes=("walk",), destination_sets=("post16",))
+    iso.run_isochrones(
+        data,
+        out_dir=out,
+        workers=1,
+        thresholds_min=(15, 30),
+        force=True,
+        modes=("walk",),
+        destination_sets=("post16",),
+    )
     assert "post16/walk: computing 1 destinations (forced)" in caplog.text

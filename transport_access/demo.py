@@ -84,4 +84,37 @@ def run_demo(
         # the baseline above is the scenarios' baseline: same data, same parameters
         result.scenarios = run_scenarios(data, baseline=access)
         result.outputs.extend(write_scenario_outputs(result.scenarios, out).values())
+    result.outputs.extend(_publish(data, result, out))
     return result
+
+
+def _publish(data: Any, result: DemoResult, out: Path) -> list[Path]:
+    """Maps, isochrones of secondary schools and colleges, and the HTML report."""
+    from transport_access.publish.isochrones import run_isochrones
+    from transport_access.publish.maps import write_study_maps
+    from transport_access.publish.report import write_report
+
+    written: list[Path] = []
+    changes = result.scenarios.lsoa_changes if result.scenarios is not None else None
+    maps: list[Path] = []
+    if result.access is not None and result.access.boundaries is not None:
+        log.info("Drawing the study maps")
+        maps = write_study_maps(result.access, out / "maps", scenario_changes=changes,
+                                stops=data.stops)
+        written.extend(maps)
+    else:
+        log.warning("No LSOA boundaries configured: the maps are skipped")
+    sets = [s for s in ("secondary", "post16") if s in data.study.destinations]
+    isochrones: list[Path] = []
+    if sets:
+        log.info("Isochrones of %s", " and ".join(sets))
+        isochrones = run_isochrones(data, destination_sets=sets, modes=("transit", "walk"),
+                                    out_dir=out / "isochrones")
+        written.extend(isochrones)
+    if result.access is not None:
+        scores = result.scenarios.ranking if result.scenarios is not None else None
+        written.append(write_report(
+            out, study=data.study, data_report=data.report, access_result=result.access,
+            scenario_scores=scores, scenario_changes=changes,
+            maps=[p for p in maps if p.suffix == ".png"], isochrones=isochrones))
+    return written
