@@ -152,6 +152,27 @@ def test_difference_classes_are_symmetric_and_centred_on_zero() -> None:
     assert more.labels[-1].endswith("more") and more.colours[-1] == to_hex(purple)
 
 
+def test_gaining_or_losing_all_access_has_classes_of_its_own() -> None:
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    change = np.array([-3.0, 0.0, np.nan, np.nan, 6.0, np.nan])
+    gained = np.array([False, False, True, False, False, False])
+    lost = np.array([False, False, False, True, False, False])
+    classes = st.classify_change(change, gained=gained, lost=lost, max_time_min=120)
+    # The minute classes are fitted to -3..6 only, not stretched by the reach changes.
+    assert classes.breaks == (-np.inf, -5.0, -2.5, -0.5, 0.5, 2.5, 5.0, 10.0, np.inf)
+    assert classes.codes.tolist() == [2, 4, 0, 8, 7, -1]
+    assert classes.labels[0] == "now within 120 min (none before)"
+    assert classes.labels[-1] == "no longer within 120 min"
+    assert classes.labels[4] == "no change (within 0.5 min)"
+    assert classes.colours[0] == to_hex(colormaps["PuOr"](1.0))
+    assert classes.colours[-1] == to_hex(colormaps["PuOr"](0.0))
+    assert classes.hatch_of(0) == ".." and classes.hatch_of(4) == "" and classes.hatch_of(-1) == ""
+    with pytest.raises(ValueError, match="both gain and lose"):
+        st.classify_change(change, gained=gained, lost=gained)
+
+
 def test_window_phrase_and_plain_names() -> None:
     assert st.window_phrase({"departure_window": {"start": "07:00", "end": "10:00"},
                              "service_date": "2026-03-10"}) == "weekday 07:00-10:00"
@@ -260,7 +281,27 @@ def test_write_study_maps_writes_the_set(tmp_path: Path) -> None:
     assert "1 (most deprived)" in deprivation and "no IMD decile" not in deprivation
     scenario = _svg_text(tmp_path / "scenario_new_route_5_gp.svg")
     assert "Scenario 'new route 5'" in scenario and "no change (within 0.5 min)" in scenario
+    # LSOA 0 (1,500 residents) is 3 min faster, LSOA 3 (1,800) 8 min slower.
+    assert "1,500 residents faster, 1,800 slower" in scenario
+    assert "5 min or more faster" in scenario
     assert elapsed < 30
+
+
+def test_scenario_map_shows_lsoas_gaining_and_losing_access(tmp_path: Path) -> None:
+    result = synthetic_result()
+    before = [5.0, 25.0, 50.0, 100.0, np.nan, 12.0]
+    after = [4.0, 25.0, np.nan, 100.0, 40.0, 12.0]  # LSOA 2 loses, LSOA 4 gains
+    changes = pd.DataFrame({"lsoa_code": CODES, "scenario": "swap", "destination": "gp",
+                            "measure": "nearest_p50_min", "baseline_value": before,
+                            "scenario_value": after,
+                            "change": np.subtract(after, before)})
+    write_study_maps(result, tmp_path, scenario_changes=changes, formats=("svg",))
+    svg = _svg_text(tmp_path / "scenario_swap_gp.svg")
+    assert "now within 120 min (none before)" in svg and "no longer within 120 min" in svg
+    # LSOA 4 (1,900) gains, LSOA 2 (1,700) loses; the 1-minute saving keeps a small scale.
+    assert "1,900 newly within 120 min, 1,700 no longer" in svg
+    assert "1,500 residents faster, 0 slower" in svg
+    assert "2 min or more faster" in svg
 
 
 def test_write_study_maps_errors_name_the_problem(tmp_path: Path) -> None:

@@ -240,10 +240,19 @@ def _print_scores(path: Path) -> None:
     import pandas as pd
 
     scores = pd.read_csv(path)
-    keep = [c for c in ("rank", "scenario", "cost_per_day_gbp", "residents_gaining",
-                        "deciles_1_2_gaining", "residents_losing", "mean_change_min",
-                        "cost_per_resident_gaining_gbp_day") if c in scores.columns]
-    _print_table(scores[keep], "Scenarios, ranked")
+    headings = {
+        "rank": "rank", "scenario": "scenario", "rank_group": "group",
+        "cost_per_day_gbp": "cost GBP/day",
+        "residents_gaining": "residents gaining access",
+        "deciles_1_2_gaining": "of them in IMD deciles 1-2",
+        "residents_losing": "residents losing access",
+        "residents_losing_any_threshold": "residents worse off (any threshold)",
+        "mean_change_min": "mean change, min",
+        "cost_per_resident_gaining_gbp_day": "GBP/day per resident gaining",
+    }
+    keep = [c for c in headings if c in scores.columns]
+    _print_table(scores[keep].rename(columns=headings),
+                 "Scenarios, ranked (access = within each destination's main threshold)")
 
 
 @app.command("compare-jts")

@@ -128,6 +128,8 @@ class Classes:
         One hex colour per class.
     missing_label : str
         Legend label of code -1.
+    hatches : tuple of str
+        Optional hatch pattern per class (``""`` for none); empty when no class is hatched.
     """
 
     codes: np.ndarray
@@ -135,6 +137,11 @@ class Classes:
     labels: tuple[str, ...]
     colours: tuple[str, ...]
     missing_label: str
+    hatches: tuple[str, ...] = ()
+
+    def hatch_of(self, code: int) -> str:
+        """Hatch pattern of a class code (``""``: plain fill)."""
+        return self.hatches[code] if 0 <= code < len(self.hatches) else ""
 
     def colour_of(self, code: int) -> str:
         """Hex colour of a class code (``-1``: the no-access grey)."""
@@ -263,6 +270,9 @@ def classify_change(
     unit: str = "min",
     lower_is_better: bool = True,
     no_change: float = 0.5,
+    gained: Sequence[bool] | np.ndarray | None = None,
+    lost: Sequence[bool] | np.ndarray | None = None,
+    max_time_min: float = 120.0,
 ) -> Classes:
     """Scenario minus baseline in symmetric classes centred on zero.
 
@@ -277,22 +287,45 @@ def classify_change(
         the purple end of PuOr and losses the orange end, whichever sign that is.
     no_change : float
         Changes within +/- this form the central class, in the palette's neutral centre.
+    gained, lost : array-like of bool, shape (n,), optional
+        Places with no destination within ``max_time_min`` before the scenario and one after
+        (``gained``), or the reverse (``lost``). Their change has no number of minutes, so
+        they get two classes of their own at the ends of the scale (darkest, dotted), and the
+        numeric classes are fitted to the other places only. Give both or neither.
+    max_time_min : float
+        The routing's maximum journey time, for the labels of those two classes.
 
     Returns
     -------
     Classes
         Seven classes, edges symmetric about zero: three of one sign, "no change", three of
         the other. Labels say "faster"/"slower" for minutes and "more"/"fewer" otherwise.
+        With ``gained``/``lost``: nine, the first "now within reach" and the last "no longer
+        within reach" (improvements first when ``lower_is_better``); their ``breaks`` are
+        -inf and +inf.
     """
     values = np.asarray(change, dtype=float)
+    reach = gained is not None or lost is not None
+    if reach:
+        n = len(values)
+        gained = np.zeros(n, bool) if gained is None else np.asarray(gained, dtype=bool)
+        lost = np.zeros(n, bool) if lost is None else np.asarray(lost, dtype=bool)
+        if gained.shape != values.shape or lost.shape != values.shape:
+            raise ValueError(f"gained and lost must have the shape of change {values.shape}")
+        if np.any(gained & lost):
+            raise ValueError("a place cannot both gain and lose access")
+        values = np.where(gained | lost, np.nan, values)
     finite = np.abs(values[np.isfinite(values)])
     largest = float(finite.max()) if len(finite) else 0.0
-    top = max(nice_number(largest), 4 * no_change)
+    # At least 0.5 | 1 | 2 | 4 (for no_change 0.5), so the classes never collapse.
+    top = max(nice_number(largest), 8 * no_change)
     if top < largest:
         top *= 2
     s1, s2 = _round_readable(top / 4), _round_readable(top / 2)
     if s1 <= no_change:
         s1 = _round_readable(2 * no_change)
+    if s2 <= s1:
+        s2 = 2 * s1
     edges = [-s2, -s1, -no_change, no_change, s1, s2, top]
 
     if unit == "min":
@@ -310,16 +343,42 @@ def classify_change(
         f"{f(s1)}-{f(s2)}{u} {up}",
         f"over {f(s2)}{u} {up}",
     ]
+    codes = _assign(values, edges)
+    if not reach:
+        return Classes(
+            codes=codes,
+            breaks=tuple(float(e) for e in edges),
+            labels=tuple(labels),
+            colours=_palette_diverging(len(edges), improvements_first=lower_is_better),
+            missing_label="no access in either case",
+        )
+
+    # Gaining or losing all access is the largest change there is: the palette's two ends,
+    # dotted so they stay apart from the darkest numeric classes.
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps[DIVERGING_CMAP]
+    within = f"within {f(max_time_min)} min" if unit == "min" else "within reach"
+    better = (f"now {within} (none before)", to_hex(cmap(1.0)))
+    worse = (f"no longer {within}", to_hex(cmap(0.0)))
+    first, last = (better, worse) if lower_is_better else (worse, better)
+    first_mask, last_mask = (gained, lost) if lower_is_better else (lost, gained)
+    codes = np.where(codes >= 0, codes + 1, -1)
+    codes = np.where(first_mask, 0, np.where(last_mask, len(edges) + 1, codes))
+    colours = _palette_diverging(len(edges), improvements_first=lower_is_better, outer=(0.12, 0.4))
     return Classes(
-        codes=_assign(values, edges),
-        breaks=tuple(float(e) for e in edges),
-        labels=tuple(labels),
-        colours=_palette_diverging(len(edges), improvements_first=lower_is_better),
+        codes=codes.astype(int),
+        breaks=(-math.inf, *(float(e) for e in edges), math.inf),
+        labels=(first[0], *labels, last[0]),
+        colours=(first[1], *colours, last[1]),
         missing_label="no access in either case",
+        hatches=("..", *([""] * len(edges)), ".."),
     )
 
 
-def _palette_diverging(k: int, *, improvements_first: bool) -> tuple[str, ...]:
+def _palette_diverging(k: int, *, improvements_first: bool,
+                       outer: tuple[float, float] = (0.05, 0.40)) -> tuple[str, ...]:
     """k (odd) colours of the diverging palette, the middle one its exact neutral centre."""
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
@@ -327,7 +386,7 @@ def _palette_diverging(k: int, *, improvements_first: bool) -> tuple[str, ...]:
     cmap = colormaps[DIVERGING_CMAP]
     half = (k - 1) // 2
     # PuOr runs orange (0) -> white (0.5) -> purple (1): improvements purple.
-    outer = np.linspace(0.05, 0.40, half)
+    outer = np.linspace(outer[0], outer[1], half)
     positions = np.concatenate([1.0 - outer, [0.5], outer[::-1]]) if improvements_first \
         else np.concatenate([outer, [0.5], (1.0 - outer)[::-1]])
     return tuple(to_hex(cmap(p)) for p in positions)

@@ -295,9 +295,15 @@ def _draw_classes(ax: Axes, shapes: gpd.GeoDataFrame, classes: st.Classes, *,
     codes = classes.codes
     for code, (label, colour) in enumerate(zip(classes.labels, classes.colours, strict=True)):
         subset = shapes[codes == code]
+        hatch = classes.hatch_of(code)
         if len(subset):
-            subset.plot(ax=ax, color=colour, edgecolor="#ffffff80", linewidth=0.15)
-        handles.append(Patch(facecolor=colour, edgecolor="#888888", linewidth=0.4, label=label))
+            if hatch:
+                subset.plot(ax=ax, facecolor=colour, edgecolor="#ffffff", linewidth=0.0,
+                            hatch=hatch)
+            else:
+                subset.plot(ax=ax, color=colour, edgecolor="#ffffff80", linewidth=0.15)
+        handles.append(Patch(facecolor=colour, edgecolor="#888888" if not hatch else "#ffffff",
+                             linewidth=0.4, hatch=hatch or None, label=label))
     no_value = shapes[(codes < 0) & shapes["has_value"].to_numpy()]
     if len(no_value):
         no_value.plot(ax=ax, facecolor=st.NO_ACCESS_COLOUR, edgecolor="#9a9a9a",
@@ -523,6 +529,9 @@ def plot_difference_map(
     unit: str = "min",
     lower_is_better: bool = True,
     legend_title: str | None = None,
+    gained: pd.Series | None = None,
+    lost: pd.Series | None = None,
+    max_time_min: float = 120.0,
     imd_decile: pd.Series | None = None,
     towns: pd.DataFrame | None = None,
     notes: Sequence[str] = (),
@@ -548,6 +557,12 @@ def plot_difference_map(
         True for travel times: improvements (purple) are negative changes.
     legend_title : str, optional
         Defaults to "Change in travel time, scenario minus today (minutes)".
+    gained, lost : pandas.Series of bool, optional
+        By ``lsoa_code``: no destination within ``max_time_min`` before and one after
+        (``gained``), or the reverse (``lost``). Drawn as two classes of their own at the
+        ends of the scale; the minute classes are fitted to the other LSOAs.
+    max_time_min : float
+        The routing's maximum journey time (for those two classes' labels).
     imd_decile, towns, notes, attribution, formats
         As :func:`plot_classified_map`.
 
@@ -555,8 +570,15 @@ def plot_difference_map(
     -------
     list of pathlib.Path
     """
+    masks = {}
+    if gained is not None or lost is not None:
+        codes = boundaries["lsoa_code"]
+        for name, flags in (("gained", gained), ("lost", lost)):
+            masks[name] = (np.zeros(len(codes), bool) if flags is None
+                           else codes.map(flags).fillna(False).astype(bool).to_numpy())
     classes = st.classify_change(_codes_for(boundaries, change), unit=unit,
-                                 lower_is_better=lower_is_better)
+                                 lower_is_better=lower_is_better, max_time_min=max_time_min,
+                                 **masks)
     if legend_title is None:
         legend_title = ("Change in travel time, scenario minus today (minutes)" if unit == "min"
                         else f"Change in {unit}, scenario minus today")
@@ -762,7 +784,7 @@ def write_study_maps(
 
     if scenario_changes is not None and len(scenario_changes):
         written += _scenario_maps(result, scenario_changes, out, measure=measure,
-                                  window=window, common=common)
+                                  window=window, max_time=max_time, common=common)
     return written
 
 
@@ -782,7 +804,7 @@ def _subtitle(values: pd.Series, lsoas: pd.DataFrame, max_time_min: float) -> st
 
 
 def _scenario_maps(result: Any, changes: pd.DataFrame, out: Path, *, measure: str,
-                   window: str, common: dict[str, Any]) -> list[Path]:
+                   window: str, max_time: float, common: dict[str, Any]) -> list[Path]:
     _require(changes, ["lsoa_code", "scenario", "destination", "measure", "change"],
              "scenario changes")
     rows = changes[changes["measure"] == measure]
@@ -791,6 +813,7 @@ def _scenario_maps(result: Any, changes: pd.DataFrame, out: Path, *, measure: st
     written: list[Path] = []
     for (scenario, destination), group in rows.groupby(["scenario", "destination"], sort=False):
         values = group.set_index("lsoa_code")["change"].astype(float)
+        reach: dict[str, Any] = {}
         base_column = next((c for c in ("baseline_value", "baseline") if c in group.columns),
                            None)
         if base_column is not None:
@@ -798,20 +821,36 @@ def _scenario_maps(result: Any, changes: pd.DataFrame, out: Path, *, measure: st
             base = group.set_index("lsoa_code")[base_column].astype(float)
             after = _after_values(group)
             if after is not None:
-                large = 10 * max(float(np.nanmax(np.abs(values.to_numpy()))
-                                       if values.notna().any() else 1.0), 1.0)
-                values = values.where(~(base.isna() & after.notna()), -large)
-                values = values.where(~(base.notna() & after.isna()), large)
+                reach = {"gained": base.isna() & after.notna(),
+                         "lost": base.notna() & after.isna()}
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(scenario))
         written += plot_difference_map(
             result.boundaries, values, out / f"scenario_{safe}_{destination}",
             title=f"Scenario '{scenario}': change in minutes to the nearest "
                   f"{st.destination_name(destination)} by public transport"
                   + (f", {window}" if window else ""),
-            subtitle="Purple: faster than today; orange: slower than today. LSOAs that gain "
-                     "or lose all access within the maximum time are in the darkest classes.",
-            notes=_notes(result, "transit"), **common)
+            subtitle=_change_subtitle(values, reach, pd.DataFrame(result.lsoas), max_time),
+            max_time_min=max_time, notes=_notes(result, "transit"), **reach, **common)
     return written
+
+
+def _change_subtitle(values: pd.Series, reach: Mapping[str, pd.Series], lsoas: pd.DataFrame,
+                     max_time_min: float) -> str:
+    """Plain words a planner can quote: who is faster, slower, newly or no longer served."""
+    text = "Purple: faster than today; orange: slower than today."
+    if "population" not in lsoas.columns:
+        return text
+    population = lsoas.set_index("lsoa_code")["population"]
+
+    def residents(mask: pd.Series) -> str:
+        return f"{float(population.reindex(mask[mask].index).sum()):,.0f}"
+
+    parts = [f"{residents(values < -0.5)} residents faster, {residents(values > 0.5)} slower"]
+    if reach:
+        limit = st.format_number(max_time_min)
+        parts.append(f"{residents(reach['gained'])} newly within {limit} min, "
+                     f"{residents(reach['lost'])} no longer")
+    return f"{text} {'; '.join(parts)}."
 
 
 def _after_values(group: pd.DataFrame) -> pd.Series | None:
