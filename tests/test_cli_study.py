@@ -88,3 +88,26 @@ def test_demo_writes_every_output(demo_outputs: Path):
     assert iso.geometry.is_valid.all()
     stdout = (out / "stdout.txt").read_text()
     assert "Scenarios, ranked" in stdout and "report.html" in stdout
+
+
+def test_isochrones_command_writes_then_skips(shared_data: Path, tmp_path: Path):
+    out = tmp_path / "iso"
+    args = ("isochrones", DORSET, "--data-root", str(shared_data), "--out", str(out),
+            "--destinations", "post16", "--modes", "transit,walk", "--thresholds", "20,40",
+            "--window-min", "10", "--workers", "1")
+    first = _run(*args)
+    assert first.returncode == 0, first.stderr
+    assert "4 isochrone files" in first.stdout
+    import geopandas as gpd
+
+    walk = gpd.read_file(out / "isochrones_post16_walk.gpkg")
+    # Dorset's 3 FE colleges (and 10 km around) x 2 thresholds, straight-line offline.
+    assert len(walk) == 6 and sorted(set(walk["threshold_min"])) == [20.0, 40.0]
+    assert set(walk["destination_set"]) == {"post16"} and walk["name"].notna().all()
+    second = _run(*args)
+    assert second.returncode == 0, second.stderr
+    logged = " ".join((second.stdout + second.stderr).split())
+    assert logged.count("up to date") == 2 and "computing" not in logged
+    bad = _run("isochrones", DORSET, "--data-root", str(shared_data), "--out", str(out),
+               "--destinations", "hospitals")
+    assert bad.returncode == 2 and "hospitals" in bad.stderr and "choose from" in bad.stderr

@@ -32,6 +32,24 @@ DataRootOpt = Annotated[
 ]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="more logging")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="warnings only")]
+WindowOpt = Annotated[
+    str | None, typer.Option("--window", help="departure window name (default: the first)")
+]
+WindowMinOpt = Annotated[
+    int | None, typer.Option("--window-min", help="only the first N minutes (quick runs)")
+]
+ModesOpt = Annotated[str, typer.Option("--modes", help="comma-separated: transit,walk,cycle,car")]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option("--scheduler",
+                 help="run on a Dask cluster: a scheduler address (tcp://host:8786) or "
+                      "local:N for N worker processes here"),
+]
+ChunkOpt = Annotated[
+    int | None,
+    typer.Option("--chunk-origins", help="with --scheduler: origins per task "
+                 "(default: about 8 chunks per worker)"),
+]
 
 
 def _setup(verbose: int = 0, quiet: bool = False) -> None:
@@ -166,18 +184,14 @@ def access(
     config: ConfigArg,
     data_root: DataRootOpt = None,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("outputs/access"),
-    modes: Annotated[
-        str, typer.Option("--modes", help="comma-separated: transit,walk,cycle,car")
-    ] = "transit,walk,cycle,car",
-    window: Annotated[
-        str | None, typer.Option("--window", help="departure window name (default: the first)")
-    ] = None,
-    window_min: Annotated[
-        int | None, typer.Option("--window-min", help="only the first N minutes (quick runs)")
-    ] = None,
+    modes: ModesOpt = "transit,walk,cycle,car",
+    window: WindowOpt = None,
+    window_min: WindowMinOpt = None,
     rural_urban: Annotated[
         Path | None, typer.Option("--rural-urban", help="ONS Rural Urban Classification CSV")
     ] = None,
+    scheduler: SchedulerOpt = None,
+    chunk_origins: ChunkOpt = None,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
@@ -190,7 +204,8 @@ def access(
     data = load_study_data(load_study(config, data_root=data_root))
     result = run_access(
         data, modes=[m.strip() for m in modes.split(",") if m.strip()], window=window,
-        window_min=window_min, rural_urban_file=rural_urban,
+        window_min=window_min, rural_urban_file=rural_urban, scheduler=scheduler,
+        chunk_origins=chunk_origins,
     )
     written = write_access_outputs(result, out)
     _print_table(
@@ -216,9 +231,9 @@ def scenarios(
     config: ConfigArg,
     data_root: DataRootOpt = None,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("outputs/scenarios"),
-    window_min: Annotated[
-        int | None, typer.Option("--window-min", help="only the first N minutes (quick runs)")
-    ] = None,
+    window_min: WindowMinOpt = None,
+    scheduler: SchedulerOpt = None,
+    chunk_origins: ChunkOpt = None,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
@@ -229,10 +244,57 @@ def scenarios(
     from transport_access.study_data import load_study_data
 
     data = load_study_data(load_study(config, data_root=data_root))
-    run = run_scenarios(data, window_min=window_min)
+    run = run_scenarios(data, window_min=window_min, scheduler=scheduler,
+                        chunk_origins=chunk_origins)
     written = write_scenario_outputs(run, out)
     _print_scores(written["scores"])
     for path in written.values():
+        typer.echo(f"  {path}")
+
+
+@app.command()
+def isochrones(
+    config: ConfigArg,
+    data_root: DataRootOpt = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="output folder")
+    ] = Path("outputs/isochrones"),
+    destinations: Annotated[
+        str, typer.Option("--destinations", help="comma-separated destination sets of the study")
+    ] = "secondary,post16",
+    modes: ModesOpt = "transit,walk",
+    thresholds: Annotated[
+        str, typer.Option("--thresholds", help="minutes, comma-separated")
+    ] = "15,30,45,60",
+    window: WindowOpt = None,
+    window_min: WindowMinOpt = None,
+    workers: Annotated[int, typer.Option("--workers", help="processes building polygons")] = 2,
+    force: Annotated[
+        bool, typer.Option("--force", help="recompute outputs that are up to date")
+    ] = False,
+    scheduler: SchedulerOpt = None,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Isochrones of a study's destinations (GeoPackage and GeoJSON), skipping those up to date."""
+    _setup(verbose, quiet)
+    from transport_access.config import load_study
+    from transport_access.publish.isochrones import run_isochrones
+
+    try:
+        minutes = [float(t) for t in thresholds.split(",") if t.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"--thresholds {thresholds!r}: give minutes such as "
+                                 "15,30,45,60") from None
+    written = run_isochrones(
+        load_study(config, data_root=data_root),
+        destination_sets=[d.strip() for d in destinations.split(",") if d.strip()],
+        modes=[m.strip() for m in modes.split(",") if m.strip()], out_dir=out,
+        thresholds_min=minutes, window=window, window_min=window_min, workers=workers,
+        force=force, scheduler=scheduler,
+    )
+    typer.echo(f"{len(written)} isochrone files in {out}/")
+    for path in written:
         typer.echo(f"  {path}")
 
 
@@ -320,10 +382,22 @@ def matrix(
     r5_classpath: Annotated[
         str | None, typer.Option("--r5-classpath", help="R5 jar for --engine r5")
     ] = None,
+    scheduler: SchedulerOpt = None,
+    chunk_origins: ChunkOpt = None,
+    network_transfer: Annotated[
+        str,
+        typer.Option("--network-transfer",
+                     help="with --scheduler: scatter (send the network to each worker) or "
+                          "paths (workers build it from the same files: shared storage)"),
+    ] = "scatter",
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
-    """Travel-time matrix between two point sets (CSV or Parquet out)."""
+    """Travel-time matrix between two point sets (CSV or Parquet out).
+
+    With --scheduler the origins are routed in chunks on a Dask cluster and a .parquet
+    --out is a folder of parts (one per chunk) that pandas and Power BI read as one table.
+    """
     _setup(verbose, quiet)
     from transport_access.routing import api
 
@@ -347,6 +421,17 @@ def matrix(
         cycle_speed_kmh=cycle_speed_kmh, max_rides=max_rides, board_slack_s=board_slack_s,
         max_time_min=max_time_min, circuity=circuity,
     )
+    if network_transfer not in ("scatter", "paths"):
+        raise typer.BadParameter("--network-transfer: scatter or paths")
+    if scheduler is not None:
+        _distributed_matrix(
+            network, points_o, points_d, out=out, scheduler=scheduler,
+            chunk_origins=chunk_origins, by_paths=network_transfer == "paths",
+            street_modes=street_modes, arrive_by=arrive_by, expanded=expanded, date=date,
+            departure=departure, window=window, modes=mode_list, percentiles=percentiles,
+            engine=engine, params=params,
+        )
+        return
     if arrive_by is not None:
         table = api.arrive_by_matrix(
             network, points_o, points_d, date=date, arrive_by=arrive_by, **params
@@ -368,6 +453,49 @@ def matrix(
     else:
         table.to_csv(out, index=False)
     typer.echo(f"{len(table):,} rows written to {out} (streets: {network.street_model})")
+
+
+def _distributed_matrix(network, points_o, points_d, *, out: Path, scheduler: str,  # noqa: ANN001
+                        chunk_origins: int | None, by_paths: bool, street_modes: list[str],
+                        arrive_by: str | None, expanded: bool, date: str | None,
+                        departure: str, window: int, modes: list[str], percentiles: str,
+                        engine: str, params: dict) -> None:
+    import shutil
+
+    from transport_access.cluster import NetworkPaths, distributed_matrix
+
+    if arrive_by is not None:
+        kind, options = "arrive_by", {"date": date, "arrive_by": arrive_by, **params}
+    elif expanded:
+        kind, options = "expanded", {"modes": modes, "date": date, "departure": departure,
+                                     "window_min": window, **params}
+    else:
+        kind, options = "percentiles", {
+            "modes": modes, "date": date, "departure": departure, "window_min": window,
+            "percentiles": [int(p) for p in percentiles.split(",")], "engine": engine,
+            **params}
+    shipped = network
+    if by_paths:
+        shipped = NetworkPaths(osm=network.osm_path, gtfs=tuple(network.gtfs_paths),
+                               street_modes=tuple(street_modes))
+    as_csv = out.suffix.lower() == ".csv"
+    folder = out.with_name(out.name + ".parts") if as_csv else out
+    parts = distributed_matrix(shipped, points_o, points_d, out=folder, scheduler=scheduler,
+                               kind=kind, chunk_origins=chunk_origins, **options)
+    if as_csv:
+        import pandas as pd
+
+        # Part by part, in origin order: the whole matrix is never in memory.
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", newline="") as handle:
+            for i, part in enumerate(parts.parts):
+                pd.read_parquet(part).to_csv(handle, index=False, header=i == 0)
+        shutil.rmtree(folder)
+        typer.echo(f"{parts.rows:,} rows written to {out} ({len(parts.parts)} chunks; "
+                   f"streets: {network.street_model})")
+        return
+    typer.echo(f"{parts.rows:,} rows written to {out}/ in {len(parts.parts)} parts "
+               f"(streets: {network.street_model})")
 
 
 @app.command("rail-gtfs")

@@ -116,8 +116,15 @@ def cumulative_array(
     out = np.empty((values.shape[0], len(thresholds_min)))
     with np.errstate(invalid="ignore"):
         for k, threshold in enumerate(thresholds_min):
-            out[:, k] = (values <= threshold) @ w
+            out[:, k] = _row_sums(np.where(values <= threshold, w, 0.0))
     return out
+
+
+def _row_sums(products: np.ndarray) -> np.ndarray:
+    """Sum of each row on its own (numpy's pairwise sum), not a BLAS product: a row's
+    value must not depend on the rows beside it, so that origins routed in chunks (on a
+    cluster) get exactly the values of one whole run."""
+    return np.ascontiguousarray(products).sum(axis=1)
 
 
 def gravity_array(
@@ -145,7 +152,7 @@ def gravity_array(
         raise InvalidValueError("beta_per_min", f"{beta_per_min}: decay must not be negative.")
     values = np.asarray(minutes, dtype=np.float64)
     decay = np.where(np.isfinite(values), np.exp(-beta_per_min * np.nan_to_num(values)), 0.0)
-    return decay @ _weights(weights, values.shape[1])
+    return _row_sums(decay * _weights(weights, values.shape[1]))
 
 
 def two_step_array(
@@ -183,10 +190,36 @@ def two_step_array(
         shared out; a sign that the study area cuts through their catchment).
     """
     values = np.asarray(minutes, dtype=np.float64)
-    pop = np.nan_to_num(np.asarray(population, dtype=np.float64))
-    supply = np.nan_to_num(np.asarray(capacity, dtype=np.float64))
     with np.errstate(invalid="ignore"):
         within = values <= threshold_min
+    return two_step_within(within, population, capacity, per_residents=per_residents)
+
+
+def two_step_within(
+    within: np.ndarray,
+    population: np.ndarray,
+    capacity: np.ndarray,
+    *,
+    per_residents: float = 1.0,
+) -> tuple[np.ndarray, int]:
+    """:func:`two_step_array` from the catchment mask (``t_ij <= d0``) instead of times.
+
+    Parameters
+    ----------
+    within : numpy.ndarray of bool, shape (n_origins, n_destinations)
+        True where the destination is within the catchment of the origin.
+    population, capacity, per_residents
+        As :func:`two_step_array`.
+
+    Returns
+    -------
+    access : numpy.ndarray of float64, shape (n_origins,)
+    n_unserved : int
+        As :func:`two_step_array`.
+    """
+    within = np.asarray(within, dtype=bool)
+    pop = np.nan_to_num(np.asarray(population, dtype=np.float64))
+    supply = np.nan_to_num(np.asarray(capacity, dtype=np.float64))
     demand = pop @ within
     served = demand > 0
     ratio = np.zeros(len(supply))

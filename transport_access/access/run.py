@@ -194,17 +194,30 @@ def _percentile_names(percentiles: Sequence[int]) -> list[str]:
 
 
 class _Collector:
-    """Gathers (destination, mode, measure) -> values per origin, into the long table."""
+    """Gathers (destination, mode, measure) -> values per origin, into the long table.
+
+    A chunk of origins cannot finish 2SFCA (it pools every origin's residents): it adds the
+    measure with ``values=None`` and its catchment mask (origins x destinations, packed
+    bits) in ``within``, and :func:`_assemble` computes it over all origins.
+    """
 
     def __init__(self, n_origins: int) -> None:
         self.n = n_origins
-        self.items: list[tuple[str, str, str, np.ndarray]] = []
+        self.items: list[tuple[str, str, str, np.ndarray | None]] = []
+        self.within: dict[int, tuple[np.ndarray, int]] = {}
 
     def add(self, destination: str, mode: str, measure: str, values: np.ndarray) -> None:
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         if len(values) != self.n:
             raise AssertionError(f"{measure}: {len(values)} values for {self.n} origins")
         self.items.append((destination, mode, measure, values))
+
+    def add_pooled(self, destination: str, mode: str, measure: str, within: np.ndarray) -> None:
+        """A measure finished over all origins: keep this chunk's catchment mask."""
+        if within.shape[0] != self.n:
+            raise AssertionError(f"{measure}: {within.shape[0]} rows for {self.n} origins")
+        self.within[len(self.items)] = (np.packbits(within, axis=1), within.shape[1])
+        self.items.append((destination, mode, measure, None))
 
     def frame(self, origin_ids: np.ndarray) -> pd.DataFrame:
         if not self.items:
@@ -253,16 +266,48 @@ def _transit_window(
     return pair_s, nearest, share
 
 
+def _return_clock(return_window: tuple[str, str]) -> np.ndarray:
+    """Departure minutes home (seconds after midnight), first to last of the window."""
+    from transport_access.routing.api import parse_departure
+
+    first_s = parse_departure(return_window[0])[1]
+    last_s = parse_departure(return_window[1])[1]
+    return first_s + 60 * np.arange((last_s - first_s) // 60 + 1)
+
+
+def _afternoon_latest(
+    network: TransportNetwork, homes: pd.DataFrame, points: pd.DataFrame,
+    return_window: tuple[str, str], *, date: Any, params: RoutingParameters,
+) -> np.ndarray:
+    """Latest departure minute home from each destination in the afternoon window.
+
+    Returns (homes x points) seconds after midnight, NaN when no minute of the window gets
+    home within ``max_time``. Each destination's search is its own, so a cluster splits
+    this by destination (:func:`_afternoon_chunk`).
+    """
+    from transport_access.routing.api import _per_minute_seconds
+
+    clock = _return_clock(return_window)
+    latest = np.full((len(homes), len(points)), np.nan)
+    for rows, seconds in _per_minute_seconds(
+        network, points, homes, frozenset({"walk", "transit"}), date, int(clock[0]),
+        len(clock), params,
+    ):
+        latest[:, rows] = am.latest_reachable_minute(seconds, clock, axis=1).T
+    return latest
+
+
 def _return_journeys(
     network: TransportNetwork, origins: pd.DataFrame, s: Destinations, *, date: Any,
-    params: RoutingParameters, walk_s: np.ndarray,
+    params: RoutingParameters, walk_s: np.ndarray, latest: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Morning arrive-by from homes, afternoon window from the destinations to the homes.
 
     ``walk_s`` (homes x destinations, seconds, NaN beyond max_time) is walking all the way,
     used both ways (walk times are taken as symmetric) whenever it is the better option.
+    ``latest`` is :func:`_afternoon_latest` for these homes when already computed.
     """
-    from transport_access.routing.api import _per_minute_seconds, _transit_inputs, parse_departure
+    from transport_access.routing.api import _transit_inputs, parse_departure
     from transport_access.routing.transit import arrive_by
 
     deadline_s = parse_departure(s.arrive_by)[1]
@@ -285,17 +330,11 @@ def _return_journeys(
     if s.return_window is None:
         latest = np.zeros(departure_s.shape)  # no way home asked for: any counts
     else:
-        first_s = parse_departure(s.return_window[0])[1]
-        last_s = parse_departure(s.return_window[1])[1]
-        n_minutes = (last_s - first_s) // 60 + 1
-        clock = first_s + 60 * np.arange(n_minutes)
-        latest = np.full((len(origins), len(s.points)), np.nan)
-        for rows, seconds in _per_minute_seconds(
-            network, s.points, origins, frozenset({"walk", "transit"}), date, first_s,
-            n_minutes, params,
-        ):
-            latest[:, rows] = am.latest_reachable_minute(seconds, clock, axis=1).T
-        latest = np.where(np.isfinite(walk), float(clock[-1]), latest)
+        if latest is None:
+            latest = _afternoon_latest(network, origins, s.points, s.return_window, date=date,
+                                       params=params)
+        latest = np.where(np.isfinite(walk), float(_return_clock(s.return_window)[-1]),
+                          latest)
     return am.return_choice_array(departure_s, travel_s, latest, arrive_by_s=deadline_s)
 
 
@@ -314,6 +353,8 @@ def compute_access(
     gravity_beta_per_min: float = am.DEFAULT_GRAVITY_BETA_PER_MIN,
     return_journeys: bool = True,
     walk_only_max_min: float | None = None,
+    scheduler: Any = None,
+    chunk_origins: int | None = None,
 ) -> pd.DataFrame:
     """Every accessibility measure from a set of origins to destination types.
 
@@ -348,6 +389,12 @@ def compute_access(
         Longest walk-all-the-way alternative that transit journeys (and return journeys)
         may take, minutes; ``max_time_min`` when None (as DfT JTS "PT/walk"). The ``walk``
         mode itself is not cut.
+    scheduler : str or distributed.Client, optional
+        Run on a Dask cluster (:mod:`transport_access.cluster`): ``"local:N"``, a scheduler
+        address, or a client. Origins go to the workers in chunks (the afternoon searches of
+        return journeys in chunks of destinations); the result equals the single-process one.
+    chunk_origins : int, optional
+        Origins per task with ``scheduler``; about eight chunks per worker by default.
 
     Returns
     -------
@@ -357,7 +404,6 @@ def compute_access(
     from transport_access.routing.api import (
         ALL_MODES,
         RoutingParameters,
-        _street_seconds,
         check_points,
         parse_departure,
     )
@@ -389,17 +435,73 @@ def compute_access(
     log.info("access: %d origins; %s (%d distinct places); modes %s", len(o),
              ", ".join(f"{s.name} {len(s.points)}" for s in sets), len(union), ", ".join(modes))
 
+    plan = _AccessPlan(
+        sets=sets, union=union, columns=columns, modes=modes, date=date,
+        departure_s=departure_s, window_min=window_min, step_min=step_min,
+        percentiles=percentiles, params=params, beta=gravity_beta_per_min,
+        return_journeys=return_journeys and "transit" in modes,
+        walk_only_max_min=walk_only_max_min,
+    )
+    if scheduler is None:
+        latest = {s.name: _afternoon_latest(network, o, s.points, s.return_window, date=date,
+                                            params=params)
+                  for s in plan.return_sets()}
+        parts = [_access_chunk((0, len(o)), 0, network=network, origins=o, plan=plan,
+                               latest=latest)]
+    else:
+        parts = _distributed_chunks(network, o, plan, scheduler=scheduler,
+                                    chunk_origins=chunk_origins)
+    return _assemble(parts, o["id"].to_numpy(), population, plan)
+
+
+@dataclass
+class _AccessPlan:
+    """What every chunk of origins shares: destinations, window, routing parameters."""
+
+    sets: list[Destinations]
+    union: pd.DataFrame
+    columns: dict[str, np.ndarray]
+    modes: list[str]
+    date: Any
+    departure_s: int
+    window_min: int
+    step_min: int
+    percentiles: list[int]
+    params: RoutingParameters
+    beta: float
+    return_journeys: bool
+    walk_only_max_min: float | None
+
+    def return_sets(self) -> list[Destinations]:
+        """Sets whose way home is searched (arrive-by and a return window)."""
+        if not self.return_journeys:
+            return []
+        return [s for s in self.sets if s.arrive_by is not None and s.return_window]
+
+
+def _access_chunk(
+    bounds: tuple[int, int], index: int, *, network: Any, origins: pd.DataFrame,
+    plan: _AccessPlan, latest: dict[str, np.ndarray],
+) -> _Collector:
+    """Every measure of the origins ``origins[bounds[0]:bounds[1]]`` (2SFCA as masks)."""
+    from transport_access.cluster import resolve_network
+    from transport_access.routing.api import _street_seconds
+
+    network = resolve_network(network)
+    o = origins.iloc[bounds[0]:bounds[1]].reset_index(drop=True)
+    union, columns, params = plan.union, plan.columns, plan.params
     out = _Collector(len(o))
     street_s: dict[str, np.ndarray] = {}
     # Walk first: transit journeys may always walk all the way instead (JTS "PT/walk").
-    for mode in sorted(modes, key=lambda m: (m != "walk", m == "transit")):
+    for mode in sorted(plan.modes, key=lambda m: (m != "walk", m == "transit")):
         started = time.perf_counter()
         if mode == "transit":
-            walk_s = _walk_only(street_s, network, o, union, params, walk_only_max_min)
+            walk_s = _walk_only(street_s, network, o, union, params, plan.walk_only_max_min)
             pair_s, nearest, share = _transit_window(
-                network, o, union, columns, sets, date=date, departure_s=departure_s,
-                window_min=window_min, step_min=step_min, percentiles=percentiles,
-                params=params, walk_s=walk_s,
+                network, o, union, columns, plan.sets, date=plan.date,
+                departure_s=plan.departure_s, window_min=plan.window_min,
+                step_min=plan.step_min, percentiles=plan.percentiles, params=params,
+                walk_s=walk_s,
             )
             pair_min = np.where(np.isfinite(pair_s), pair_s / 60.0, np.nan)
         else:
@@ -407,27 +509,97 @@ def compute_access(
             pair_min = street_s[mode] / 60.0
             nearest = {s.name: np.repeat(
                 am.nearest_array(pair_min[:, columns[s.name]])[0][:, None] * 60.0,
-                len(percentiles), axis=1) for s in sets}
+                len(plan.percentiles), axis=1) for s in plan.sets}
             share = None
-        for s in sets:
+        for s in plan.sets:
             _add_measures(out, s, mode, pair_min[:, columns[s.name]], nearest[s.name],
-                          share[s.name] if share is not None else None, population,
-                          percentiles, gravity_beta_per_min)
+                          share[s.name] if share is not None else None, plan.percentiles,
+                          plan.beta)
         log.info("access: %s routed and measured in %.1f s", mode, time.perf_counter() - started)
 
-    if "transit" in modes and return_journeys:
-        for s in sets:
+    if plan.return_journeys:
+        for s in plan.sets:
             if s.arrive_by is None:
                 continue
             started = time.perf_counter()
-            walk_s = _walk_only(street_s, network, o, union, params, walk_only_max_min)
-            result = _return_journeys(network, o, s, date=date, params=params,
-                                      walk_s=walk_s[:, columns[s.name]])
+            walk_s = _walk_only(street_s, network, o, union, params, plan.walk_only_max_min)
+            rows = latest[s.name][bounds[0]:bounds[1]] if s.name in latest else None
+            result = _return_journeys(network, o, s, date=plan.date, params=params,
+                                      walk_s=walk_s[:, columns[s.name]], latest=rows)
             _add_return(out, s, result)
             log.info("access: %s arrive by %s%s in %.1f s", s.name, s.arrive_by,
                      f" and home {s.return_window[0]}-{s.return_window[1]}"
                      if s.return_window else "", time.perf_counter() - started)
-    return out.frame(o["id"].to_numpy())
+    return out
+
+
+def _afternoon_chunk(
+    bounds: tuple[int, int], index: int, *, network: Any, homes: pd.DataFrame,
+    points: pd.DataFrame, return_window: tuple[str, str], date: Any,
+    params: RoutingParameters,
+) -> np.ndarray:
+    """:func:`_afternoon_latest` for the destinations ``points[bounds[0]:bounds[1]]``."""
+    from transport_access.cluster import resolve_network
+
+    return _afternoon_latest(resolve_network(network), homes,
+                             points.iloc[bounds[0]:bounds[1]].reset_index(drop=True),
+                             return_window, date=date, params=params)
+
+
+def _distributed_chunks(
+    network: TransportNetwork, o: pd.DataFrame, plan: _AccessPlan, *, scheduler: Any,
+    chunk_origins: int | None,
+) -> list[_Collector]:
+    """The chunks of :func:`compute_access` on a Dask cluster, in origin order."""
+    from transport_access import cluster
+
+    if "transit" in plan.modes:
+        # Built once here, sent to every worker with the network.
+        network.prepare(plan.date, plan.params, plan.union)
+    with cluster.connect(scheduler) as client:
+        workers = cluster.n_workers(client)
+        latest = {}
+        for s in plan.return_sets():
+            size = cluster.default_chunk_size(len(s.points), workers)
+            blocks = cluster.run_chunks(
+                client, _afternoon_chunk, cluster.chunk_bounds(len(s.points), size),
+                description=f"access {s.name} way home",
+                shared={"network": network, "homes": o, "points": s.points,
+                        "return_window": s.return_window, "date": plan.date,
+                        "params": plan.params})
+            latest[s.name] = np.concatenate(blocks, axis=1)
+        size = chunk_origins or cluster.default_chunk_size(len(o), workers)
+        return cluster.run_chunks(
+            client, _access_chunk, cluster.chunk_bounds(len(o), size),
+            description="access origins",
+            shared={"network": network, "origins": o, "plan": plan, "latest": latest})
+
+
+def _assemble(parts: Sequence[_Collector], origin_ids: np.ndarray, population: np.ndarray,
+              plan: _AccessPlan) -> pd.DataFrame:
+    """Join the chunks' measures in origin order; finish 2SFCA over all origins."""
+    first = parts[0]
+    if any(len(p.items) != len(first.items) for p in parts):
+        raise AssertionError("access chunks returned different measures")
+    by_name = {s.name: s for s in plan.sets}
+    out = _Collector(len(origin_ids))
+    for k, (destination, mode, measure, values) in enumerate(first.items):
+        if values is not None:
+            out.add(destination, mode, measure, np.concatenate([p.items[k][3] for p in parts]))
+            continue
+        within = np.concatenate([np.unpackbits(p.within[k][0], axis=1,
+                                               count=p.within[k][1]).astype(bool)
+                                 for p in parts])
+        s = by_name[destination]
+        capacity = (s.points[s.capacity].to_numpy(float) if s.capacity
+                    else np.ones(len(s.points)))
+        access, n_unserved = am.two_step_within(within, population, capacity,
+                                                per_residents=TWO_STEP_PER_RESIDENTS)
+        if n_unserved:
+            log.info("2SFCA %s by %s: %d destination(s) have no resident within the "
+                     "catchment (%s)", destination, mode, n_unserved, measure)
+        out.add(destination, mode, measure, access)
+    return out.frame(origin_ids)
 
 
 def _walk_only(
@@ -447,8 +619,7 @@ def _walk_only(
 
 def _add_measures(
     out: _Collector, s: Destinations, mode: str, minutes: np.ndarray, nearest_s: np.ndarray,
-    share: np.ndarray | None, population: np.ndarray, percentiles: Sequence[int],
-    beta: float,
+    share: np.ndarray | None, percentiles: Sequence[int], beta: float,
 ) -> None:
     nearest_min = np.where(np.isfinite(nearest_s), nearest_s / 60.0, np.nan)
     for k, name in enumerate(_percentile_names(percentiles)):
@@ -467,15 +638,10 @@ def _add_measures(
     out.add(s.name, mode, "gravity", am.gravity_array(minutes, beta_per_min=beta,
                                                       weights=weights))
     catchment = s.catchment_min if s.catchment_min is not None else s.thresholds_min[0]
-    capacity = (s.points[s.capacity].to_numpy(float) if s.capacity
-                else np.ones(len(s.points)))
-    access, n_unserved = am.two_step_array(minutes, population, capacity,
-                                           threshold_min=catchment,
-                                           per_residents=TWO_STEP_PER_RESIDENTS)
-    if n_unserved:
-        log.info("2SFCA %s by %s: %d destination(s) have no resident within %g min",
-                 s.name, mode, n_unserved, catchment)
-    out.add(s.name, mode, f"two_step_fca_{catchment:g}_min", access)
+    # 2SFCA shares each destination's supply among all origins: finished by _assemble.
+    with np.errstate(invalid="ignore"):
+        within = np.asarray(minutes, dtype=np.float64) <= catchment
+    out.add_pooled(s.name, mode, f"two_step_fca_{catchment:g}_min", within)
 
 
 def _add_return(out: _Collector, s: Destinations, result: dict[str, np.ndarray]) -> None:
@@ -613,6 +779,8 @@ def run_access(
     return_journeys: bool = True,
     rural_urban_file: str | os.PathLike[str] | None = None,
     walk_only_max_min: float | None = None,
+    scheduler: Any = None,
+    chunk_origins: int | None = None,
 ) -> AccessResult:
     """Accessibility of every LSOA of a study, by mode and destination type, with equity tables.
 
@@ -638,6 +806,10 @@ def run_access(
     walk_only_max_min : float, optional
         Cap on walking all the way within transit and return journeys (see
         :func:`compute_access`); ``max_time_min`` when None.
+    scheduler : str or distributed.Client, optional
+        Route on a Dask cluster (``"local:N"``, an address or a client); same results.
+    chunk_origins : int, optional
+        LSOAs per task with ``scheduler``.
 
     Returns
     -------
@@ -693,7 +865,7 @@ def run_access(
         origins, sets, network=network, date=data.service_date, departure=chosen.start,
         window_min=length, step_min=chosen.step_min, percentiles=chosen.percentiles,
         modes=modes, params=params, gravity_beta_per_min=beta, return_journeys=return_journeys,
-        walk_only_max_min=walk_only_max_min,
+        walk_only_max_min=walk_only_max_min, scheduler=scheduler, chunk_origins=chunk_origins,
     ).rename(columns={"origin_id": "lsoa_code"})
 
     classes = rural_urban_class(lsoas, boundaries=data.boundaries, ruc_path=rural_urban_file)

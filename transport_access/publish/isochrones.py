@@ -269,8 +269,11 @@ def _street_polygons(graph: ModeNetwork, spec: _Spec, job: _Job) -> list[Any]:
         if not parts:
             polygons.append(shapely.Polygon())
             continue
-        lines = shapely.geometrycollections(parts)
-        polygons.append(shapely.buffer(lines, spec.buffer_m, quad_segs=_EDGE_QUAD_SEGS))
+        # Buffer each piece, then one cascaded union: the same area as buffering them all
+        # as one collection (to 1e-11 relative on Porto Alegre), a hundred times faster.
+        pieces = shapely.buffer(np.asarray(parts, dtype=object), spec.buffer_m,
+                                quad_segs=_EDGE_QUAD_SEGS)
+        polygons.append(shapely.union_all(pieces))
     return _nest(polygons)
 
 
@@ -296,13 +299,30 @@ def _worker_polygons(jobs: list[_Job]) -> list[list[bytes]]:
     return [list(shapely.to_wkb(_polygons(spec, job, graph))) for job in jobs]
 
 
-def _all_polygons(
-    spec: _Spec, jobs: list[_Job], graph: ModeNetwork | None, *, workers: int,
-    description: str,
-) -> list[list[Any]]:
-    """Polygons of every job, in order, on ``workers`` processes (1: in this process)."""
+def _cluster_polygons(jobs: list[_Job], index: int, *, spec: _Spec,
+                      graph: ModeNetwork | None) -> list[list[bytes]]:
     import shapely
 
+    return [list(shapely.to_wkb(_polygons(spec, job, graph))) for job in jobs]
+
+
+def _all_polygons(
+    spec: _Spec, jobs: list[_Job], graph: ModeNetwork | None, *, workers: int,
+    description: str, client: Any = None,
+) -> list[list[Any]]:
+    """Polygons of every job, in order, on ``workers`` processes (1: in this process), or on
+    a Dask cluster when ``client`` is given (the graph sent once to every worker)."""
+    import shapely
+
+    if client is not None:
+        from transport_access import cluster
+
+        size = cluster.default_chunk_size(len(jobs), cluster.n_workers(client))
+        blocks = cluster.run_chunks(
+            client, _cluster_polygons, [jobs[a:b] for a, b in cluster.chunk_bounds(len(jobs),
+                                                                                  size)],
+            shared={"spec": spec, "graph": graph}, description=description)
+        return [list(shapely.from_wkb(blobs)) for block in blocks for blobs in block]
     if workers <= 1 or len(jobs) < 2:
         return [_polygons(spec, job, graph)
                 for job in track(jobs, total=len(jobs), description=description)]
@@ -489,6 +509,7 @@ def compute_isochrones(
     params: RoutingParameters | None = None,
     buffer_m: float = DEFAULT_BUFFER_M,
     workers: int = 1,
+    scheduler: Any = None,
 ) -> gpd.GeoDataFrame:
     """Polygons of the area reachable from each point within each threshold.
 
@@ -516,6 +537,9 @@ def compute_isochrones(
         Buffer around reachable street segments, metres (streets only).
     workers : int
         Processes building polygons (routing runs in this process).
+    scheduler : str or distributed.Client, optional
+        Build the polygons on a Dask cluster instead (``"local:N"``, an address or a
+        client); ``workers`` is then ignored. Same polygons.
 
     Returns
     -------
@@ -567,8 +591,11 @@ def compute_isochrones(
     jobs = _jobs(pts, stop_seconds, stop_lon, stop_lat, max_threshold_s=max(thresholds) * 60,
                  max_walk_s=params.max_walk_s)
     graph = network.streets[spec.graph_mode] if spec.graph_mode else None
-    polygons = _all_polygons(spec, jobs, graph, workers=workers,
-                             description=f"{mode} isochrones")
+    from transport_access.cluster import maybe_connect
+
+    with maybe_connect(scheduler) as client:
+        polygons = _all_polygons(spec, jobs, graph, workers=workers,
+                                 description=f"{mode} isochrones", client=client)
     _warn_unsnapped(pts, graph, spec)
     return _frame(pts, polygons, spec, mode=mode, thresholds=thresholds, window=window,
                   percentile=percentile_value)
@@ -652,6 +679,7 @@ def run_isochrones(
     buffer_m: float = DEFAULT_BUFFER_M,
     workers: int = 2,
     force: bool = False,
+    scheduler: Any = None,
 ) -> list[Path]:
     """Isochrones of every destination of some destination sets, one file pair per set and mode.
 
@@ -693,6 +721,9 @@ def run_isochrones(
         Processes building the polygons.
     force : bool
         Recompute even when the outputs are up to date.
+    scheduler : str or distributed.Client, optional
+        Build the polygons on a Dask cluster (``"local:N"``, an address or a client),
+        connected once for the whole batch; ``workers`` is then ignored.
 
     Returns
     -------
@@ -743,6 +774,20 @@ def run_isochrones(
     feed_hash = _feed_digest(network.feed) if network.feed is not None else None
     names = _school_names(data)
 
+    from transport_access.cluster import maybe_connect
+
+    with maybe_connect(scheduler) as client:
+        return _run_batch(data, network, sets, names, destination_sets, modes, out, thresholds,
+                          chosen, length, percentile, params, osm_hash, feed_hash, buffer_m,
+                          workers, force, client)
+
+
+def _run_batch(data: StudyData, network: TransportNetwork, sets: dict[str, Any],
+               names: dict[str, str], destination_sets: Sequence[str], modes: Sequence[str],
+               out: Path, thresholds: tuple[float, ...], chosen: Any, length: int,
+               percentile: int, params: RoutingParameters, osm_hash: str | None,
+               feed_hash: str | None, buffer_m: float, workers: int, force: bool,
+               client: Any) -> list[Path]:
     written: list[Path] = []
     for set_name in destination_sets:
         if set_name not in sets or sets[set_name].points.empty:
@@ -777,7 +822,7 @@ def run_isochrones(
             frame = compute_isochrones(
                 network, points, mode=mode, thresholds_min=thresholds, date=data.service_date,
                 departure=chosen.start, window_min=length, percentile=percentile,
-                params=params, buffer_m=buffer_m, workers=workers,
+                params=params, buffer_m=buffer_m, workers=workers, scheduler=client,
             )
             frame.insert(1, "destination_set", set_name)
             frame.insert(2, "name", frame["id"].map(names).astype("string"))

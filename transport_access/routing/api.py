@@ -120,6 +120,7 @@ class TransportNetwork:
     drt_zones: list[DrtZone] = field(default_factory=list)
     _timetables: dict[dt.date, Timetable] = field(default_factory=dict, repr=False)
     _transfers: dict[tuple, Links] = field(default_factory=dict, repr=False)
+    _egress: dict[tuple, Links] = field(default_factory=dict, repr=False)
 
     @property
     def street_model(self) -> str:
@@ -148,6 +149,38 @@ class TransportNetwork:
                 timetable.stop_lon, timetable.stop_lat, params, params.max_walk_s,
             )
         return self._transfers[key]
+
+    def egress(self, timetable: Timetable, lon: np.ndarray, lat: np.ndarray,
+               params: RoutingParameters) -> Links:
+        """Stop-to-destination walk links within ``max_walk_min``, kept for the last few
+        destination sets (origins routed in chunks share their destinations' links)."""
+        lon = np.ascontiguousarray(lon, dtype=np.float64)
+        lat = np.ascontiguousarray(lat, dtype=np.float64)
+        import hashlib
+
+        digest = hashlib.sha1(lon.tobytes() + lat.tobytes()).hexdigest()
+        key = (timetable.service_date, digest, params.walk_speed_kmh,
+               params.max_walk_s, params.circuity, params.max_snap_m)
+        if key not in self._egress:
+            if len(self._egress) >= 4:
+                self._egress.pop(next(iter(self._egress)))
+            self._egress[key] = _links(self, "walk", timetable.stop_lon, timetable.stop_lat,
+                                       lon, lat, params, params.max_walk_s)
+        return self._egress[key]
+
+    def prepare(self, date: dt.date | str | None, params: RoutingParameters,
+                destinations: pd.DataFrame | None = None) -> None:
+        """Build what every chunk of origins shares (the day's timetable, transfer links,
+        egress links to ``destinations``) now, so that a copy sent to cluster workers
+        carries them instead of each worker building them again."""
+        if self.feed is None or date is None:
+            return
+        day = dt.date.fromisoformat(date) if isinstance(date, str) else date
+        timetable = self.timetable(day)
+        self.transfers(timetable, params)
+        if destinations is not None:
+            self.egress(timetable, destinations["lon"].to_numpy(float),
+                        destinations["lat"].to_numpy(float), params)
 
 
 def build_transport_network(
@@ -430,7 +463,7 @@ def _transit_inputs(
     inputs = _TransitInputs(
         timetable=timetable,
         access=_links(network, "walk", o_lon, o_lat, s_lon, s_lat, params, walk_s),
-        egress=_links(network, "walk", s_lon, s_lat, d_lon, d_lat, params, walk_s),
+        egress=network.egress(timetable, d_lon, d_lat, params),
         transfers=network.transfers(timetable, params),
         walk_only=_links(network, "walk", o_lon, o_lat, d_lon, d_lat, params, walk_s),
     )

@@ -213,6 +213,8 @@ def run_scenarios(
     walk_only_max_min: float | None = None,
     main_threshold_min: dict[str, float] | None = None,
     cache: bool = True,
+    scheduler: Any = None,
+    chunk_origins: int | None = None,
 ) -> ScenarioRun:
     """Apply, route and score every scenario of a study against its baseline.
 
@@ -241,6 +243,11 @@ def run_scenarios(
         Destination type -> headline threshold, minutes (the type's largest by default).
     cache : bool
         Read and write the baseline in the on-disk cache.
+    scheduler : str or distributed.Client, optional
+        Route the baseline and every scenario on a Dask cluster (``"local:N"``, an address
+        or a client), connected once for the whole run; same results.
+    chunk_origins : int, optional
+        LSOAs per task with ``scheduler``.
 
     Returns
     -------
@@ -253,11 +260,9 @@ def run_scenarios(
     ScenarioError
         A scenario file is invalid or does not fit the timetable.
     """
-    from transport_access._cache import cache_dir
     from transport_access.access.run import run_access
+    from transport_access.cluster import maybe_connect
     from transport_access.routing.api import TransportNetwork, build_transport_network
-    from transport_access.scenarios.edits import apply_study_scenarios
-    from transport_access.scenarios.score import rank_scenarios, score_scenario
 
     study = data.study
     if data.feed is None or data.service_date is None:
@@ -282,7 +287,24 @@ def run_scenarios(
     def access(net: TransportNetwork) -> AccessResult:
         return run_access(data, network=net, modes=["transit"], window=window,
                           window_min=window_min, return_journeys=return_journeys,
-                          walk_only_max_min=walk_only_max_min)
+                          walk_only_max_min=walk_only_max_min, scheduler=client,
+                          chunk_origins=chunk_origins)
+
+    with maybe_connect(scheduler) as client:
+        return _run(data, baseline=baseline, streets=streets, network=network, access=access,
+                    options=options, street_model=street_model, cache=cache,
+                    main_threshold_min=main_threshold_min, timings=timings, started=started)
+
+
+def _run(data: StudyData, *, baseline: AccessResult | None, streets: StreetNetwork | None,
+         network: Any, access: Any, options: dict[str, Any], street_model: str, cache: bool,
+         main_threshold_min: dict[str, float] | None, timings: dict[str, float],
+         started: float) -> ScenarioRun:
+    from transport_access._cache import cache_dir
+    from transport_access.scenarios.edits import apply_study_scenarios
+    from transport_access.scenarios.score import rank_scenarios, score_scenario
+
+    study = data.study
 
     from_cache = False
     if baseline is None:
