@@ -40,7 +40,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routing.py
+	$(BIN)/python benchmarks/bench_car_matrix.py
 	$(BIN)/python benchmarks/bench_scenarios.py
+	$(BIN)/python benchmarks/bench_cluster.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
