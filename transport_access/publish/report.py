@@ -316,6 +316,7 @@ SCORE_HEADERS = {
     "cost_per_day_gbp": "Cost per weekday (GBP)",
     "net_residents_gaining": "Residents gaining, net",
     "residents_gaining": "Residents gaining", "residents_losing": "Residents losing",
+    "residents_losing_any_threshold": "Residents worse off (any threshold)",
     "net_deciles_1_2_gaining": "Most deprived 20% gaining, net",
     "mean_change_min": "Mean change (min)", "gap_change_min": "Change in Q1-Q5 gap (min)",
     "cost_per_resident_gaining_gbp_day": "Cost per resident gaining (GBP/day)",
