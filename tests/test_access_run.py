@@ -345,3 +345,37 @@ def test_study_destinations_from_loaded_tables(caplog: pytest.LogCaptureFixture)
     no_jobs = SimpleNamespace(**{**vars(data), "jobs": None})
     assert "jobs" not in {s.name for s in ar.study_destinations(no_jobs)}
     assert "job accessibility is skipped" in caplog.text
+
+
+def test_post16_counts_school_sixth_forms_when_asked(caplog: pytest.LogCaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from transport_access.config import DestinationSet
+
+    schools = gpd.GeoDataFrame(
+        {"urn": ["1", "2", "3", "4"],
+         "category": ["secondary", "secondary", "further-education", "primary"],
+         "pupils": [1100.0, 900.0, np.nan, 200.0],
+         "sixth_form": pd.array([True, False, True, False], dtype="boolean")},
+        geometry=[Point(A), Point(B), Point(B[0], B[1] + 0.01), Point(A[0], A[1] + 0.01)],
+        crs=4326)
+    spec = {"post16": DestinationSet(source="schools", categories=["further-education"],
+                                     include_sixth_forms=True),
+            "colleges": DestinationSet(source="schools", categories=["further-education"])}
+    data = SimpleNamespace(study=SimpleNamespace(destinations=spec), schools=schools)
+    caplog.set_level("INFO", logger="transport_access")
+    sets = {s.name: s for s in ar.study_destinations(data)}
+    assert sets["post16"].points["id"].tolist() == ["1", "3"]
+    # A school's roll counts every age, not its sixth form: sites are counted.
+    assert sets["post16"].weight is None and sets["post16"].capacity is None
+    assert sets["colleges"].points["id"].tolist() == ["3"]
+    assert "1 schools with a sixth form added" in caplog.text
+    # A schools file that cannot say: only the categories, and a warning that says why.
+    schools["sixth_form"] = pd.array([pd.NA, pd.NA, True, False], dtype="boolean")
+    caplog.clear()
+    sets = {s.name: s for s in ar.study_destinations(data)}
+    assert sets["post16"].points["id"].tolist() == ["3"]
+    assert "does not say which of 2 schools have a sixth form" in caplog.text

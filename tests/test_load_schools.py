@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import shapely
 
@@ -109,7 +110,12 @@ def test_synthetic_file_is_classified_filtered_and_reported(tmp_path):
     assert schools.loc[1, "pupils"] == 1100.0
     assert schools.crs.to_epsg() == 4326
     assert list(schools.columns) == ["urn", "name", "category", "establishment_type", "phase",
-                                     "pupils", "la_name", "lsoa_code", "geometry"]
+                                     "pupils", "la_name", "lsoa_code", "sixth_form",
+                                     "geometry"]
+    # Without an OfficialSixthForm or StatutoryHighAge column the schools' sixth forms are
+    # unknown; colleges and 16-19 schools always teach 16-18 year olds; a nursery never.
+    assert schools["sixth_form"].tolist() == [pd.NA, pd.NA, True, True, False, False, pd.NA]
+    assert "school sixth forms unknown" in report.entries[0].detail
     entry = report.entries[0]
     assert entry.exclusions == {
         "status Closed": 1,
@@ -118,6 +124,28 @@ def test_synthetic_file_is_classified_filtered_and_reported(tmp_path):
     }
     assert "primary 1, secondary 2" in entry.detail
     assert "1 without a pupil count" in entry.detail
+
+
+@pytest.mark.parametrize("column, values", [
+    ("OfficialSixthForm (name)", {"900002": "Has a sixth form", "900010": "Does not have a "
+                                  "sixth form", "900001": "Does not have a sixth form"}),
+    ("StatutoryHighAge", {"900002": "18", "900010": "13", "900001": "11"}),
+])
+def test_school_sixth_forms_from_either_column(tmp_path, column, values):
+    header = [*HEADER, column]
+    path = tmp_path / "edubase.csv"
+    with open(path, "w", newline="", encoding="cp1252") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for urn, name, kind, status, phase, pupils, east, north in ROWS:
+            writer.writerow([urn, "838", "Dorset", "1", name, kind, "x", status, phase, pupils,
+                             "", east, north, "E01020398", "E14001203", values.get(urn, "")])
+    report = DataReport()
+    schools = load_schools(path, area=_around_dorchester(), buffer_km=2, report=report)
+    flags = dict(zip(schools["urn"], schools["sixth_form"], strict=True))
+    assert flags == {"900001": False, "900002": True, "900003": True, "900004": True,
+                     "900005": False, "900007": False, "900010": False}
+    assert "1 schools with a sixth form" in report.entries[0].detail
 
 
 def test_without_area_keeps_every_located_school(tmp_path):

@@ -226,6 +226,8 @@ class DestinationSet(_Model):
 
     source: Literal["schools", "gp", "jobs", "points"]
     categories: list[str] = Field(default_factory=list, description="categories kept (schools)")
+    include_sixth_forms: bool = Field(
+        False, description="schools: also every school with a sixth form (post-16 sets)")
     path: str | None = Field(None, description="for source 'points': a CSV with id,lon,lat")
     thresholds_min: list[int] = Field(default_factory=lambda: [30, 60])
     arrive_by: Hhmm | None = None

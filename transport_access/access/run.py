@@ -696,10 +696,17 @@ def study_destinations(data: StudyData) -> list[Destinations]:
                 log.info("%s: no schools file configured; skipped", name)
                 continue
             schools = data.schools
-            if spec.categories:
-                schools = schools[schools["category"].isin(spec.categories)]
+            keep = (schools["category"].isin(spec.categories) if spec.categories
+                    else pd.Series(True, index=schools.index))
+            pupils = schools["pupils"].to_numpy(float)
+            if spec.include_sixth_forms:
+                sixth = _school_sixth_forms(schools, name)
+                keep = keep | sixth
+                # A school's roll counts all ages, not its sixth form: count sites.
+                pupils = np.full(len(schools), np.nan)
+            schools, pupils = schools[keep.to_numpy()], pupils[keep.to_numpy()]
             points = pd.concat([pd.DataFrame({"id": schools["urn"].astype(str).to_numpy(),
-                                              "pupils": schools["pupils"].to_numpy(float)}),
+                                              "pupils": pupils}),
                                 _lonlat(schools)], axis=1)
             n_no_pupils = int(points["pupils"].isna().sum())
             if 0 < n_no_pupils < len(points):
@@ -729,6 +736,25 @@ def study_destinations(data: StudyData) -> list[Destinations]:
             points = read_points(study.resolve(spec.path), what=f"{name} destinations")
             sets.append(Destinations(name, points, **common))
     return sets
+
+
+def _school_sixth_forms(schools: pd.DataFrame, name: str) -> pd.Series:
+    """Schools with a sixth form (False where the schools file cannot say, with a warning)."""
+    if "sixth_form" not in schools.columns:
+        flags = pd.Series(pd.NA, index=schools.index, dtype="boolean")
+    else:
+        flags = schools["sixth_form"].astype("boolean")
+    unknown = int(flags.isna().sum())
+    if unknown:
+        log.warning("%s: the schools file does not say which of %d schools have a sixth form "
+                    "(no OfficialSixthForm or StatutoryHighAge column); only the set's "
+                    "categories are destinations. Use the full GIAS edubasealldata file.",
+                    name, unknown)
+    else:
+        log.info("%s: %d schools with a sixth form added", name,
+                 int((flags & ~schools["category"].isin(["post-16", "further-education"]))
+                     .sum()))
+    return flags.fillna(False).astype(bool)
 
 
 def _job_points(data: StudyData, name: str) -> pd.DataFrame | None:
@@ -852,6 +878,12 @@ def run_access(
     if any(spec.source == "jobs" for spec in study.destinations.values()) and \
             not any(study.destinations[s.name].source == "jobs" for s in sets):
         notes.append("No jobs table: job accessibility is skipped.")
+    wants_sixth = [n for n, spec in study.destinations.items()
+                   if spec.source == "schools" and spec.include_sixth_forms]
+    if wants_sixth and data.schools is not None and (
+            "sixth_form" not in data.schools.columns or data.schools["sixth_form"].isna().any()):
+        notes.append(f"The schools file does not say which schools have a sixth form: "
+                     f"{', '.join(wants_sixth)} counts colleges and 16-19 schools only.")
     lsoas = data.lsoas
     origins = pd.concat([pd.DataFrame({"id": lsoas["lsoa_code"].to_numpy(),
                                        "population": lsoas["population"].to_numpy(float)}),

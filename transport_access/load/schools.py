@@ -28,6 +28,13 @@ other                 establishments that are not a school site pupils travel to
 
 GIAS lists each FE college once, at its head office, so a college's other campuses are not
 destinations (a known limitation).
+
+School sixth forms: ``sixth_form`` is True for post-16 and further-education establishments,
+and for a school whose ``OfficialSixthForm (name)`` is "Has a sixth form" (or, without that
+column, whose ``StatutoryHighAge`` is 18 or more); False otherwise; missing (``<NA>``) for
+primary, secondary and all-through schools when the file has neither column (as in
+extracts that keep only a few columns). A destination set with ``include_sixth_forms`` adds
+them to its categories.
 """
 
 from __future__ import annotations
@@ -153,7 +160,7 @@ def load_schools(
         ``urn`` (str), ``name`` (str), ``category`` (str, one of :data:`SCHOOL_CATEGORIES`),
         ``establishment_type`` (str), ``phase`` (str), ``pupils`` (float, number on roll;
         NaN when GIAS has none), ``la_name`` (str), ``lsoa_code`` (str, LSOA 2011 as given
-        by GIAS; empty when absent).
+        by GIAS; empty when absent), ``sixth_form`` (nullable boolean; module docstring).
 
     Raises
     ------
@@ -191,6 +198,10 @@ def load_schools(
                           what="LA (name)", required=False)
     lsoa = find_column(cols, "lsoa & code", "lsoa", path=path, what="LSOA (code)",
                        required=False)
+    sixth = find_column(cols, "officialsixthform & name", "official sixth form", path=path,
+                        what="OfficialSixthForm (name)", required=False)
+    high_age = find_column(cols, "statutoryhighage", "statutory high age", path=path,
+                           what="StatutoryHighAge", required=False)
 
     schools = pd.DataFrame(
         {
@@ -204,6 +215,9 @@ def load_schools(
             "lsoa_code": raw[lsoa].astype(str).str.strip() if lsoa else "",
             "easting": to_number(raw[easting]),
             "northing": to_number(raw[northing]),
+            "official_sixth_form": (raw[sixth].astype(str).str.strip().str.lower() if sixth
+                                    else ""),
+            "high_age": to_number(raw[high_age]) if high_age else np.nan,
         }
     )
     exclusions: dict[str, int] = {}
@@ -252,9 +266,11 @@ def load_schools(
         exclusions[f"outside the study area + {buffer_km:g} km"] = int((~inside).sum())
         schools, points = schools[inside], points[inside]
 
+    schools["sixth_form"] = _sixth_forms(schools, official=sixth is not None,
+                                         high_age=high_age is not None)
     missing_pupils = int(schools["pupils"].isna().sum())
     columns = ["urn", "name", "category", "establishment_type", "phase", "pupils", "la_name",
-               "lsoa_code"]
+               "lsoa_code", "sixth_form"]
     result = gpd.GeoDataFrame(schools[columns], geometry=points.to_crs("EPSG:4326"))
     result = result.sort_values("urn", ignore_index=True)
 
@@ -262,9 +278,36 @@ def load_schools(
     detail = ", ".join(f"{c} {int(counts[c])}" for c in SCHOOL_CATEGORIES if c in counts)
     if missing_pupils:
         detail += f"; {missing_pupils} without a pupil count (kept, pupils NaN)"
+    schools_11_18 = result["category"].isin(_SIXTH_FORM_PHASES)
+    if result.loc[schools_11_18, "sixth_form"].isna().any():
+        detail += ("; school sixth forms unknown (no OfficialSixthForm or StatutoryHighAge "
+                   "column)")
+    else:
+        detail += (f"; {int(result.loc[schools_11_18, 'sixth_form'].sum())} schools with a "
+                   "sixth form")
     if report is not None:
         report.add("schools", dataset_area, len(result), _nonzero(exclusions), detail)
     return result
+
+
+#: Categories whose schools may or may not have a sixth form.
+_SIXTH_FORM_PHASES = ("primary", "secondary", "all-through")
+
+
+def _sixth_forms(schools: pd.DataFrame, *, official: bool, high_age: bool) -> pd.Series:
+    """Nullable boolean: does the establishment teach 16-18 year olds (module docstring)."""
+    flags = pd.Series(pd.NA, index=schools.index, dtype="boolean")
+    flags[~schools["category"].isin(_SIXTH_FORM_PHASES)] = False
+    flags[schools["category"].isin(["post-16", "further-education"])] = True
+    if official:
+        has = schools["official_sixth_form"] == "has a sixth form"
+    elif high_age:
+        has = schools["high_age"] >= 18
+    else:
+        return flags
+    maybe = schools["category"].isin(_SIXTH_FORM_PHASES)
+    flags[maybe] = has[maybe].to_numpy(bool)
+    return flags
 
 
 def _check_not_lon_lat(schools: pd.DataFrame, path: str | os.PathLike[str]) -> None:
