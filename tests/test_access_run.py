@@ -375,7 +375,11 @@ def test_post16_counts_school_sixth_forms_when_asked(caplog: pytest.LogCaptureFi
     assert "1 schools with a sixth form added" in caplog.text
     # A schools file that cannot say: only the categories, and a warning that says why.
     schools["sixth_form"] = pd.array([pd.NA, pd.NA, True, False], dtype="boolean")
+    ar._SIXTH_FORM_WARNED.clear()
     caplog.clear()
     sets = {s.name: s for s in ar.study_destinations(data)}
     assert sets["post16"].points["id"].tolist() == ["3"]
     assert "does not say which of 2 schools have a sixth form" in caplog.text
+    caplog.clear()
+    ar.study_destinations(data)
+    assert "sixth form" not in caplog.text  # said once

@@ -738,6 +738,9 @@ def study_destinations(data: StudyData) -> list[Destinations]:
     return sets
 
 
+_SIXTH_FORM_WARNED: set[tuple[str, int]] = set()
+
+
 def _school_sixth_forms(schools: pd.DataFrame, name: str) -> pd.Series:
     """Schools with a sixth form (False where the schools file cannot say, with a warning)."""
     if "sixth_form" not in schools.columns:
@@ -745,7 +748,10 @@ def _school_sixth_forms(schools: pd.DataFrame, name: str) -> pd.Series:
     else:
         flags = schools["sixth_form"].astype("boolean")
     unknown = int(flags.isna().sum())
-    if unknown:
+    if unknown and (name, unknown) in _SIXTH_FORM_WARNED:
+        pass  # said once per run: every scenario and isochrone batch asks again
+    elif unknown:
+        _SIXTH_FORM_WARNED.add((name, unknown))
         log.warning("%s: the schools file does not say which of %d schools have a sixth form "
                     "(no OfficialSixthForm or StatutoryHighAge column); only the set's "
                     "categories are destinations. Use the full GIAS edubasealldata file.",
