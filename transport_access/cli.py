@@ -411,6 +411,13 @@ def matrix(
         import os
 
         os.environ["TRANSPORT_ACCESS_R5_CLASSPATH"] = r5_classpath
+    if network_transfer not in ("scatter", "paths"):
+        raise typer.BadParameter(f"--network-transfer {network_transfer!r}: scatter or paths")
+    try:
+        percentile_list = [int(p) for p in percentiles.split(",") if p.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"--percentiles {percentiles!r}: give whole numbers such as "
+                                 "50,90") from None
     mode_list = [m for m in modes.split(",") if m.strip()]
     street_modes = sorted({"walk"} | {m for m in mode_list if m in api.STREET_MODES})
     network = api.build_transport_network(osm=osm, gtfs=gtfs or [], street_modes=street_modes)
@@ -421,32 +428,23 @@ def matrix(
         cycle_speed_kmh=cycle_speed_kmh, max_rides=max_rides, board_slack_s=board_slack_s,
         max_time_min=max_time_min, circuity=circuity,
     )
-    if network_transfer not in ("scatter", "paths"):
-        raise typer.BadParameter("--network-transfer: scatter or paths")
-    if scheduler is not None:
-        _distributed_matrix(
-            network, points_o, points_d, out=out, scheduler=scheduler,
-            chunk_origins=chunk_origins, by_paths=network_transfer == "paths",
-            street_modes=street_modes, arrive_by=arrive_by, expanded=expanded, date=date,
-            departure=departure, window=window, modes=mode_list, percentiles=percentiles,
-            engine=engine, params=params,
-        )
-        return
+    window_options = {"modes": mode_list, "date": date, "departure": departure,
+                      "window_min": window, **params}
     if arrive_by is not None:
-        table = api.arrive_by_matrix(
-            network, points_o, points_d, date=date, arrive_by=arrive_by, **params
-        )
+        kind, options = "arrive_by", {"date": date, "arrive_by": arrive_by, **params}
     elif expanded:
-        table = api.expanded_travel_time_matrix(
-            network, points_o, points_d, modes=mode_list, date=date, departure=departure,
-            window_min=window, **params,
-        )
+        kind, options = "expanded", window_options
     else:
-        table = api.travel_time_matrix(
-            network, points_o, points_d, modes=mode_list, date=date, departure=departure,
-            window_min=window, percentiles=[int(p) for p in percentiles.split(",")],
-            engine=engine, **params,
-        )
+        kind, options = "percentiles", {**window_options, "percentiles": percentile_list,
+                                        "engine": engine}
+    if scheduler is not None:
+        _distributed_matrix(network, points_o, points_d, out=out, scheduler=scheduler,
+                            chunk_origins=chunk_origins, by_paths=network_transfer == "paths",
+                            street_modes=street_modes, kind=kind, options=options)
+        return
+    from transport_access.cluster import matrix_function
+
+    table = matrix_function(kind)(network, points_o, points_d, **options)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":
         table.to_parquet(out, index=False)
@@ -457,23 +455,11 @@ def matrix(
 
 def _distributed_matrix(network, points_o, points_d, *, out: Path, scheduler: str,  # noqa: ANN001
                         chunk_origins: int | None, by_paths: bool, street_modes: list[str],
-                        arrive_by: str | None, expanded: bool, date: str | None,
-                        departure: str, window: int, modes: list[str], percentiles: str,
-                        engine: str, params: dict) -> None:
+                        kind: str, options: dict) -> None:
     import shutil
 
     from transport_access.cluster import NetworkPaths, distributed_matrix
 
-    if arrive_by is not None:
-        kind, options = "arrive_by", {"date": date, "arrive_by": arrive_by, **params}
-    elif expanded:
-        kind, options = "expanded", {"modes": modes, "date": date, "departure": departure,
-                                     "window_min": window, **params}
-    else:
-        kind, options = "percentiles", {
-            "modes": modes, "date": date, "departure": departure, "window_min": window,
-            "percentiles": [int(p) for p in percentiles.split(",")], "engine": engine,
-            **params}
     shipped = network
     if by_paths:
         shipped = NetworkPaths(osm=network.osm_path, gtfs=tuple(network.gtfs_paths),

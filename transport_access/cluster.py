@@ -247,7 +247,9 @@ def run_chunks(
     chunks : sequence
         One item per task (a slice of origins, say).
     shared : dict, optional
-        Keyword arguments every task gets (the network...): sent once to every worker.
+        Keyword arguments every task gets (the network...): sent once to every worker and
+        released at the end, except ``distributed.Future`` values, which the caller
+        scattered and keeps.
     description : str
         Names the tasks in the scheduler and the progress messages.
 
@@ -266,8 +268,12 @@ def run_chunks(
     n = len(chunks)
     if n == 0:
         return []
-    shared_futures = {name: client.scatter(value, broadcast=True, hash=False)
-                      for name, value in (shared or {}).items()}
+    from distributed import Future
+
+    # Values scattered already (a network shared by several runs) are passed on as they are.
+    scattered = {name: client.scatter(value, broadcast=True, hash=False)
+                 for name, value in (shared or {}).items() if not isinstance(value, Future)}
+    shared_futures = {**(shared or {}), **scattered}
     token = uuid.uuid4().hex[:8]
     futures = {
         client.submit(func, chunk, index, **shared_futures, pure=False,
@@ -289,7 +295,7 @@ def run_chunks(
         client.cancel(list(futures))
         raise
     finally:
-        client.cancel(list(shared_futures.values()))
+        client.cancel(list(scattered.values()))
     return results
 
 
@@ -297,8 +303,18 @@ def run_chunks(
 
 
 MATRIX_KINDS = ("percentiles", "expanded", "arrive_by")
-_ROUTING_FIELDS = ("walk_speed_kmh", "cycle_speed_kmh", "max_walk_min", "board_slack_s",
-                   "max_rides", "max_time_min", "circuity", "max_snap_m")
+
+
+def matrix_function(kind: str) -> Callable[..., pd.DataFrame]:
+    """The routing API function of a matrix kind (one of :data:`MATRIX_KINDS`)."""
+    from transport_access.routing import api
+
+    functions = {"percentiles": api.travel_time_matrix,
+                 "expanded": api.expanded_travel_time_matrix,
+                 "arrive_by": api.arrive_by_matrix}
+    if kind not in functions:
+        raise InvalidValueError("kind", f"{kind!r}: choose from {list(MATRIX_KINDS)}.")
+    return functions[kind]
 
 
 @dataclass
@@ -328,16 +344,8 @@ def _matrix_part(
     bounds: tuple[int, int], index: int, *, network: Any, origins: pd.DataFrame,
     destinations: pd.DataFrame, kind: str, options: dict[str, Any], folder: str,
 ) -> int:
-    from transport_access.routing import api
-
-    net = resolve_network(network)
-    chunk = origins.iloc[bounds[0]:bounds[1]]
-    if kind == "arrive_by":
-        table = api.arrive_by_matrix(net, chunk, destinations, **options)
-    elif kind == "expanded":
-        table = api.expanded_travel_time_matrix(net, chunk, destinations, **options)
-    else:
-        table = api.travel_time_matrix(net, chunk, destinations, **options)
+    table = matrix_function(kind)(resolve_network(network),
+                                  origins.iloc[bounds[0]:bounds[1]], destinations, **options)
     path = _part_path(Path(folder), index)
     # A killed worker leaves at most a temporary file; the part appears whole or not at all.
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp")
@@ -399,10 +407,14 @@ def distributed_matrix(
     """
     import json
 
-    from transport_access.routing.api import TransportNetwork, check_points, parse_departure
+    from transport_access.routing.api import (
+        RoutingParameters,
+        TransportNetwork,
+        check_points,
+        parse_departure,
+    )
 
-    if kind not in MATRIX_KINDS:
-        raise InvalidValueError("kind", f"{kind!r}: choose from {list(MATRIX_KINDS)}.")
+    matrix_function(kind)  # a bad kind fails here, before any cluster starts
     if options.get("engine", "embedded") != "embedded":
         raise InvalidValueError("engine", "--scheduler runs the embedded engine only; R5 "
                                 "has its own parallelism (drop --scheduler for --engine r5).")
@@ -411,17 +423,17 @@ def distributed_matrix(
     folder = Path(out)
     _prepare_folder(folder)
     with connect(scheduler) as client:
-        size = chunk_origins or default_chunk_size(len(o), n_workers(client))
+        size = (chunk_origins if chunk_origins is not None
+                else default_chunk_size(len(o), n_workers(client)))
         bounds = chunk_bounds(len(o), size)
         if isinstance(network, TransportNetwork) and (kind == "arrive_by" or "transit" in
                                                       options.get("modes", ("transit",))):
             # The day's timetable, transfers and egress links, built once here and sent.
-            from transport_access.routing.api import _params
-
             day = parse_departure(options.get("departure", options.get("arrive_by", "07:00")),
                                   options.get("date"))[0]
-            network.prepare(day, _params({k: v for k, v in options.items()
-                                          if k in _ROUTING_FIELDS}), d)
+            fields = RoutingParameters.__dataclass_fields__
+            network.prepare(day, RoutingParameters(**{k: v for k, v in options.items()
+                                                      if k in fields}), d)
         rows = run_chunks(
             client, _matrix_part, bounds, description=f"matrix {kind}",
             shared={"network": network, "origins": o, "destinations": d, "kind": kind,

@@ -558,21 +558,28 @@ def _distributed_chunks(
         network.prepare(plan.date, plan.params, plan.union)
     with cluster.connect(scheduler) as client:
         workers = cluster.n_workers(client)
-        latest = {}
-        for s in plan.return_sets():
-            size = cluster.default_chunk_size(len(s.points), workers)
-            blocks = cluster.run_chunks(
-                client, _afternoon_chunk, cluster.chunk_bounds(len(s.points), size),
-                description=f"access {s.name} way home",
-                shared={"network": network, "homes": o, "points": s.points,
-                        "return_window": s.return_window, "date": plan.date,
-                        "params": plan.params})
-            latest[s.name] = np.concatenate(blocks, axis=1)
-        size = chunk_origins or cluster.default_chunk_size(len(o), workers)
-        return cluster.run_chunks(
-            client, _access_chunk, cluster.chunk_bounds(len(o), size),
-            description="access origins",
-            shared={"network": network, "origins": o, "plan": plan, "latest": latest})
+        # One copy per worker for the afternoon searches and the origins alike.
+        shared_network = client.scatter(network, broadcast=True, hash=False)
+        try:
+            latest = {}
+            for s in plan.return_sets():
+                size = cluster.default_chunk_size(len(s.points), workers)
+                blocks = cluster.run_chunks(
+                    client, _afternoon_chunk, cluster.chunk_bounds(len(s.points), size),
+                    description=f"access {s.name} way home",
+                    shared={"network": shared_network, "homes": o, "points": s.points,
+                            "return_window": s.return_window, "date": plan.date,
+                            "params": plan.params})
+                latest[s.name] = np.concatenate(blocks, axis=1)
+            size = (chunk_origins if chunk_origins is not None
+                    else cluster.default_chunk_size(len(o), workers))
+            return cluster.run_chunks(
+                client, _access_chunk, cluster.chunk_bounds(len(o), size),
+                description="access origins",
+                shared={"network": shared_network, "origins": o, "plan": plan,
+                        "latest": latest})
+        finally:
+            client.cancel([shared_network])
 
 
 def _assemble(parts: Sequence[_Collector], origin_ids: np.ndarray, population: np.ndarray,
@@ -741,21 +748,25 @@ def study_destinations(data: StudyData) -> list[Destinations]:
 _SIXTH_FORM_WARNED: set[tuple[str, int]] = set()
 
 
+def _sixth_form_flags(schools: pd.DataFrame) -> pd.Series:
+    """The schools' ``sixth_form`` (nullable boolean; all missing when the column is)."""
+    if "sixth_form" not in schools.columns:
+        return pd.Series(pd.NA, index=schools.index, dtype="boolean")
+    return schools["sixth_form"].astype("boolean")
+
+
 def _school_sixth_forms(schools: pd.DataFrame, name: str) -> pd.Series:
     """Schools with a sixth form (False where the schools file cannot say, with a warning)."""
-    if "sixth_form" not in schools.columns:
-        flags = pd.Series(pd.NA, index=schools.index, dtype="boolean")
-    else:
-        flags = schools["sixth_form"].astype("boolean")
+    flags = _sixth_form_flags(schools)
     unknown = int(flags.isna().sum())
-    if unknown and (name, unknown) in _SIXTH_FORM_WARNED:
-        pass  # said once per run: every scenario and isochrone batch asks again
-    elif unknown:
-        _SIXTH_FORM_WARNED.add((name, unknown))
-        log.warning("%s: the schools file does not say which of %d schools have a sixth form "
-                    "(no OfficialSixthForm or StatutoryHighAge column); only the set's "
-                    "categories are destinations. Use the full GIAS edubasealldata file.",
-                    name, unknown)
+    if unknown:
+        # Said once per run: every scenario and isochrone batch asks again.
+        if (name, unknown) not in _SIXTH_FORM_WARNED:
+            _SIXTH_FORM_WARNED.add((name, unknown))
+            log.warning("%s: the schools file does not say which of %d schools have a sixth form "
+                        "(no OfficialSixthForm or StatutoryHighAge column); only the "
+                        "set's categories are destinations. Use the full GIAS "
+                        "edubasealldata file.", name, unknown)
     else:
         log.info("%s: %d schools with a sixth form added", name,
                  int((flags & ~schools["category"].isin(["post-16", "further-education"]))
@@ -798,6 +809,51 @@ def study_routing_parameters(data: StudyData) -> RoutingParameters:
         max_rides=study.routing.max_rides, max_time_min=float(study.routing.max_time_min),
         circuity=study.modes.circuity, max_snap_m=study.modes.max_snap_m,
     )
+
+
+def study_window(study: Any, window: str | None = None,
+                 window_min: int | None = None) -> tuple[Any, int]:
+    """A study's departure window by name (the first by default) and the minutes used.
+
+    Parameters
+    ----------
+    study : Study
+        The study file's settings.
+    window : str, optional
+        Name of one of ``study.departure_windows``.
+    window_min : int, optional
+        Use only the first ``window_min`` minutes (quick runs).
+
+    Returns
+    -------
+    window : DepartureWindow
+    minutes : int
+        Departure minutes routed: the window's length, or ``window_min`` when shorter.
+
+    Raises
+    ------
+    InvalidValueError
+        No departure window has that name; the message lists those there are.
+    """
+    windows = {w.name: w for w in study.departure_windows}
+    if window is not None and window not in windows:
+        raise InvalidValueError("window", f"{window!r} is not a departure window of the "
+                                f"study; choose from {list(windows)}.")
+    chosen = windows[window] if window else study.departure_windows[0]
+    length = chosen.length_min if window_min is None else min(int(window_min), chosen.length_min)
+    return chosen, length
+
+
+def study_network(data: StudyData) -> TransportNetwork:
+    """The study's network: its OSM streets when configured (else straight lines) and its
+    timetables (``data.feed``)."""
+    from transport_access.routing.api import TransportNetwork, build_transport_network
+
+    study = data.study
+    network = (build_transport_network(osm=study.resolve(study.data.osm)) if study.data.osm
+               else TransportNetwork())
+    network.feed = data.feed
+    return network
 
 
 def run_access(
@@ -848,25 +904,15 @@ def run_access(
     AccessResult
     """
     from transport_access.access.equity import equity_tables, rural_urban_class
-    from transport_access.routing.api import TransportNetwork, build_transport_network
 
     study = data.study
     started = time.perf_counter()
     notes: list[str] = []
-    windows = {w.name: w for w in study.departure_windows}
-    if window is not None and window not in windows:
-        raise InvalidValueError("window", f"{window!r} is not a departure window of the "
-                                f"study; choose from {list(windows)}.")
-    chosen = windows[window] if window else study.departure_windows[0]
-    length = chosen.length_min if window_min is None else min(int(window_min), chosen.length_min)
+    chosen, length = study_window(study, window, window_min)
     modes = [m.strip().lower() for m in modes]
 
     if network is None:
-        if study.data.osm:
-            network = build_transport_network(osm=study.resolve(study.data.osm))
-        else:
-            network = TransportNetwork()
-        network.feed = data.feed
+        network = study_network(data)
     if network.streets is None:
         notes.append("No OpenStreetMap street network: walk, cycle and car legs are straight "
                      f"lines x {study.modes.circuity:g} at the mode's speed (car 40 km/h).")
@@ -886,8 +932,8 @@ def run_access(
         notes.append("No jobs table: job accessibility is skipped.")
     wants_sixth = [n for n, spec in study.destinations.items()
                    if spec.source == "schools" and spec.include_sixth_forms]
-    if wants_sixth and data.schools is not None and (
-            "sixth_form" not in data.schools.columns or data.schools["sixth_form"].isna().any()):
+    if wants_sixth and data.schools is not None and \
+            _sixth_form_flags(data.schools).isna().any():
         notes.append(f"The schools file does not say which schools have a sixth form: "
                      f"{', '.join(wants_sixth)} counts colleges and 16-19 schools only.")
     lsoas = data.lsoas

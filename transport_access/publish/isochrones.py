@@ -291,19 +291,20 @@ def _init_worker(spec: _Spec, graph: ModeNetwork | None) -> None:
     _WORKER["spec"], _WORKER["graph"] = spec, graph
 
 
-def _worker_polygons(jobs: list[_Job]) -> list[list[bytes]]:
+def _wkb_polygons(spec: _Spec, graph: ModeNetwork | None, jobs: list[_Job]) -> list[list[bytes]]:
     import shapely
 
-    spec, graph = _WORKER["spec"], _WORKER["graph"]
     # WKB keeps the transfer between processes small and exact.
     return [list(shapely.to_wkb(_polygons(spec, job, graph))) for job in jobs]
 
 
+def _worker_polygons(jobs: list[_Job]) -> list[list[bytes]]:
+    return _wkb_polygons(_WORKER["spec"], _WORKER["graph"], jobs)
+
+
 def _cluster_polygons(jobs: list[_Job], index: int, *, spec: _Spec,
                       graph: ModeNetwork | None) -> list[list[bytes]]:
-    import shapely
-
-    return [list(shapely.to_wkb(_polygons(spec, job, graph))) for job in jobs]
+    return _wkb_polygons(spec, graph, jobs)
 
 
 def _all_polygons(
@@ -730,9 +731,13 @@ def run_isochrones(
     list of pathlib.Path
         The GeoPackage and GeoJSON files of every set and mode, written or up to date.
     """
-    from transport_access.access.run import study_destinations, study_routing_parameters
+    from transport_access.access.run import (
+        study_destinations,
+        study_network,
+        study_routing_parameters,
+        study_window,
+    )
     from transport_access.config import Study
-    from transport_access.routing.api import TransportNetwork, build_transport_network
 
     if isinstance(study, Study):
         from transport_access.study_data import load_study_data
@@ -743,12 +748,7 @@ def run_isochrones(
     cfg = data.study
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    windows = {w.name: w for w in cfg.departure_windows}
-    if window is not None and window not in windows:
-        raise InvalidValueError("window", f"{window!r} is not a departure window of the study; "
-                                f"choose from {list(windows)}.")
-    chosen = windows[window] if window else cfg.departure_windows[0]
-    length = chosen.length_min if window_min is None else min(int(window_min), chosen.length_min)
+    chosen, length = study_window(cfg, window, window_min)
     percentile = int(chosen.percentiles[0])
     thresholds = _check_thresholds(thresholds_min)
     modes = [m.strip().lower() for m in modes]
@@ -762,9 +762,7 @@ def run_isochrones(
         raise InvalidValueError("destination_sets", f"{unknown} are not destinations of the "
                                 f"study; choose from {list(cfg.destinations)}.")
     if network is None:
-        network = (build_transport_network(osm=cfg.resolve(cfg.data.osm)) if cfg.data.osm
-                   else TransportNetwork())
-        network.feed = data.feed
+        network = study_network(data)
     params = study_routing_parameters(data)
     osm_hash = None
     if network.osm_path:
@@ -776,63 +774,52 @@ def run_isochrones(
 
     from transport_access.cluster import maybe_connect
 
-    with maybe_connect(scheduler) as client:
-        return _run_batch(data, network, sets, names, destination_sets, modes, out, thresholds,
-                          chosen, length, percentile, params, osm_hash, feed_hash, buffer_m,
-                          workers, force, client)
-
-
-def _run_batch(data: StudyData, network: TransportNetwork, sets: dict[str, Any],
-               names: dict[str, str], destination_sets: Sequence[str], modes: Sequence[str],
-               out: Path, thresholds: tuple[float, ...], chosen: Any, length: int,
-               percentile: int, params: RoutingParameters, osm_hash: str | None,
-               feed_hash: str | None, buffer_m: float, workers: int, force: bool,
-               client: Any) -> list[Path]:
     written: list[Path] = []
-    for set_name in destination_sets:
-        if set_name not in sets or sets[set_name].points.empty:
-            log.warning("isochrones: destination set %s has no destinations; skipped", set_name)
-            continue
-        points = sets[set_name].points[["id", "lon", "lat"]].reset_index(drop=True)
-        for mode in modes:
-            stem = _output_stem(out, set_name, mode)
-            if mode == "transit" and (network.feed is None or data.service_date is None):
-                log.warning("isochrones %s/%s: the study has no timetables for its service "
-                            "day; skipped", set_name, mode)
+    with maybe_connect(scheduler) as client:
+        for set_name in destination_sets:
+            if set_name not in sets or sets[set_name].points.empty:
+                log.warning("isochrones: destination set %s has no destinations; skipped", set_name)
                 continue
-            parameters = {
-                "format_version": FORMAT_VERSION, "destination_set": set_name, "mode": mode,
-                "thresholds_min": list(thresholds), "buffer_m": buffer_m,
-                "routing": asdict(params), "street_model": network.street_model,
-                "osm_sha256": osm_hash,
-            }
-            if mode == "transit":
-                parameters |= {"departure": chosen.start, "window_min": length,
-                               "percentile": percentile, "service_date": data.service_date,
-                               "timetables": feed_hash}
-            inputs_hash = _inputs_hash(points, parameters)
-            fresh, why = _up_to_date(stem, inputs_hash)
-            if fresh and not force:
-                log.info("isochrones %s/%s up to date (%s): skipped", set_name, mode, why)
-                written += [stem.with_suffix(".gpkg"), stem.with_suffix(".geojson")]
-                continue
-            log.info("isochrones %s/%s: computing %d destinations (%s)", set_name, mode,
-                     len(points), "forced" if force and fresh else why)
-            started = time.perf_counter()
-            frame = compute_isochrones(
-                network, points, mode=mode, thresholds_min=thresholds, date=data.service_date,
-                departure=chosen.start, window_min=length, percentile=percentile,
-                params=params, buffer_m=buffer_m, workers=workers, scheduler=client,
-            )
-            frame.insert(1, "destination_set", set_name)
-            frame.insert(2, "name", frame["id"].map(names).astype("string"))
-            seconds = time.perf_counter() - started
-            sidecar = {**parameters, "inputs_hash": inputs_hash, "n_destinations": len(points),
-                       "method": str(frame["method"].iloc[0]) if len(frame) else None,
-                       "seconds": round(seconds, 2), "written_utc": dt.datetime.now(dt.UTC)}
-            written += _write_outputs(frame, stem, sidecar)
-            log.info("isochrones %s/%s: %d polygons in %.1f s (%s) -> %s", set_name, mode,
-                     len(frame), seconds, sidecar["method"], stem.with_suffix(".gpkg"))
+            points = sets[set_name].points[["id", "lon", "lat"]].reset_index(drop=True)
+            for mode in modes:
+                stem = _output_stem(out, set_name, mode)
+                if mode == "transit" and (network.feed is None or data.service_date is None):
+                    log.warning("isochrones %s/%s: the study has no timetables for its service "
+                                "day; skipped", set_name, mode)
+                    continue
+                parameters = {
+                    "format_version": FORMAT_VERSION, "destination_set": set_name, "mode": mode,
+                    "thresholds_min": list(thresholds), "buffer_m": buffer_m,
+                    "routing": asdict(params), "street_model": network.street_model,
+                    "osm_sha256": osm_hash,
+                }
+                if mode == "transit":
+                    parameters |= {"departure": chosen.start, "window_min": length,
+                                   "percentile": percentile, "service_date": data.service_date,
+                                   "timetables": feed_hash}
+                inputs_hash = _inputs_hash(points, parameters)
+                fresh, why = _up_to_date(stem, inputs_hash)
+                if fresh and not force:
+                    log.info("isochrones %s/%s up to date (%s): skipped", set_name, mode, why)
+                    written += [stem.with_suffix(".gpkg"), stem.with_suffix(".geojson")]
+                    continue
+                log.info("isochrones %s/%s: computing %d destinations (%s)", set_name, mode,
+                         len(points), "forced" if force and fresh else why)
+                started = time.perf_counter()
+                frame = compute_isochrones(
+                    network, points, mode=mode, thresholds_min=thresholds, date=data.service_date,
+                    departure=chosen.start, window_min=length, percentile=percentile,
+                    params=params, buffer_m=buffer_m, workers=workers, scheduler=client,
+                )
+                frame.insert(1, "destination_set", set_name)
+                frame.insert(2, "name", frame["id"].map(names).astype("string"))
+                seconds = time.perf_counter() - started
+                sidecar = {**parameters, "inputs_hash": inputs_hash, "n_destinations": len(points),
+                           "method": str(frame["method"].iloc[0]) if len(frame) else None,
+                           "seconds": round(seconds, 2), "written_utc": dt.datetime.now(dt.UTC)}
+                written += _write_outputs(frame, stem, sidecar)
+                log.info("isochrones %s/%s: %d polygons in %.1f s (%s) -> %s", set_name, mode,
+                         len(frame), seconds, sidecar["method"], stem.with_suffix(".gpkg"))
     return written
 
 

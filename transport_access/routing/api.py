@@ -21,6 +21,7 @@ window's minutes, unreachable minutes counting as infinite.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -156,8 +157,6 @@ class TransportNetwork:
         destination sets (origins routed in chunks share their destinations' links)."""
         lon = np.ascontiguousarray(lon, dtype=np.float64)
         lat = np.ascontiguousarray(lat, dtype=np.float64)
-        import hashlib
-
         digest = hashlib.sha1(lon.tobytes() + lat.tobytes()).hexdigest()
         key = (timetable.service_date, digest, params.walk_speed_kmh,
                params.max_walk_s, params.circuity, params.max_snap_m)

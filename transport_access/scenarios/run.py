@@ -260,9 +260,12 @@ def run_scenarios(
     ScenarioError
         A scenario file is invalid or does not fit the timetable.
     """
+    from transport_access._cache import cache_dir
     from transport_access.access.run import run_access
     from transport_access.cluster import maybe_connect
     from transport_access.routing.api import TransportNetwork, build_transport_network
+    from transport_access.scenarios.edits import apply_study_scenarios
+    from transport_access.scenarios.score import rank_scenarios, score_scenario
 
     study = data.study
     if data.feed is None or data.service_date is None:
@@ -291,62 +294,47 @@ def run_scenarios(
                           chunk_origins=chunk_origins)
 
     with maybe_connect(scheduler) as client:
-        return _run(data, baseline=baseline, streets=streets, network=network, access=access,
-                    options=options, street_model=street_model, cache=cache,
-                    main_threshold_min=main_threshold_min, timings=timings, started=started)
-
-
-def _run(data: StudyData, *, baseline: AccessResult | None, streets: StreetNetwork | None,
-         network: Any, access: Any, options: dict[str, Any], street_model: str, cache: bool,
-         main_threshold_min: dict[str, float] | None, timings: dict[str, float],
-         started: float) -> ScenarioRun:
-    from transport_access._cache import cache_dir
-    from transport_access.scenarios.edits import apply_study_scenarios
-    from transport_access.scenarios.score import rank_scenarios, score_scenario
-
-    study = data.study
-
-    from_cache = False
-    if baseline is None:
-        path = None
-        if cache:
-            key = baseline_cache_key(data, options, street_model=street_model)
-            path = cache_dir() / f"{key}.parquet"
-            baseline = _read_cached_baseline(path, data)
-            from_cache = baseline is not None
+        from_cache = False
         if baseline is None:
-            t0 = time.perf_counter()
-            baseline = access(network(data.feed, []))
-            timings["baseline"] = time.perf_counter() - t0
-            if path is not None:
-                _write_cached_baseline(path, baseline)
-                log.info("scenarios: baseline routed in %.1f s and cached as %s",
-                         timings["baseline"], path.name)
+            path = None
+            if cache:
+                key = baseline_cache_key(data, options, street_model=street_model)
+                path = cache_dir() / f"{key}.parquet"
+                baseline = _read_cached_baseline(path, data)
+                from_cache = baseline is not None
+            if baseline is None:
+                t0 = time.perf_counter()
+                baseline = access(network(data.feed, []))
+                timings["baseline"] = time.perf_counter() - t0
+                if path is not None:
+                    _write_cached_baseline(path, baseline)
+                    log.info("scenarios: baseline routed in %.1f s and cached as %s",
+                             timings["baseline"], path.name)
+            else:
+                timings["baseline"] = 0.0
+                log.info("scenarios: baseline read from the cache (%s)", path.name)
         else:
             timings["baseline"] = 0.0
-            log.info("scenarios: baseline read from the cache (%s)", path.name)
-    else:
-        timings["baseline"] = 0.0
-        log.info("scenarios: baseline given; not routed again")
+            log.info("scenarios: baseline given; not routed again")
 
-    applied = apply_study_scenarios(data, streets=streets)
-    log.info("scenarios: %d to score for %s: %s", len(applied), study.area.name,
-             ", ".join(applied))
-    run = ScenarioRun(baseline=baseline, baseline_from_cache=from_cache,
-                      parameters=dict(baseline.parameters))
-    for name, (feed, changes) in applied.items():
-        t0 = time.perf_counter()
-        run.results[name] = access(network(feed, changes.drt_zones))
-        timings[name] = time.perf_counter() - t0
-        run.scores[name] = score_scenario(baseline, run.results[name], changes, data.lsoas,
-                                          main_threshold_min=main_threshold_min)
-        log.info("scenarios: %s routed in %.1f s", name, timings[name])
-    run.ranking = rank_scenarios(run.scores.values())
-    run.changes = _concat([s.changes for s in run.scores.values()])
-    run.timings_s = timings
-    log.info("scenarios for %s done in %.1f s; ranking: %s", study.area.name,
-             time.perf_counter() - started, ", ".join(run.ranking["scenario"]))
-    return run
+        applied = apply_study_scenarios(data, streets=streets)
+        log.info("scenarios: %d to score for %s: %s", len(applied), study.area.name,
+                 ", ".join(applied))
+        run = ScenarioRun(baseline=baseline, baseline_from_cache=from_cache,
+                          parameters=dict(baseline.parameters))
+        for name, (feed, changes) in applied.items():
+            t0 = time.perf_counter()
+            run.results[name] = access(network(feed, changes.drt_zones))
+            timings[name] = time.perf_counter() - t0
+            run.scores[name] = score_scenario(baseline, run.results[name], changes, data.lsoas,
+                                              main_threshold_min=main_threshold_min)
+            log.info("scenarios: %s routed in %.1f s", name, timings[name])
+        run.ranking = rank_scenarios(run.scores.values())
+        run.changes = _concat([s.changes for s in run.scores.values()])
+        run.timings_s = timings
+        log.info("scenarios for %s done in %.1f s; ranking: %s", study.area.name,
+                 time.perf_counter() - started, ", ".join(run.ranking["scenario"]))
+        return run
 
 
 # ------------------------------------------------------------------------------ outputs
