@@ -164,6 +164,25 @@ def test_return_journeys_pick_the_shortest_feasible_destination() -> None:
     assert np.isnan(k["arrival_min"]) and not bool(k["arrive_by_ok"])
 
 
+def test_return_legs_reported_one_way_when_no_destination_works_both_ways() -> None:
+    # Home 0: on time only at d0 (leave 08:10, 20 min) and d1 (leave 08:00, 30 min: longer);
+    # home only from d2 (latest 17:40) and d1 (16:00)... but d1 works both ways, so it is
+    # chosen. Home 1: on time only at d0, home only from d2: each leg reports its own best.
+    depart = np.array([[8 * 3600 + 600, 8 * 3600, np.nan],
+                       [8 * 3600 + 600, np.nan, np.nan]])
+    travel = np.array([[1200.0, 1800.0, np.inf], [1200.0, np.inf, np.inf]])
+    back = np.array([[np.nan, 16 * 3600, 17 * 3600 + 2400],
+                     [np.nan, np.nan, 17 * 3600 + 2400]])
+    got = m.return_choice_array(depart, travel, back, arrive_by_s=8 * 3600 + 45 * 60)
+    assert got["feasible"].tolist() == [True, False]
+    assert got["destination_index"].tolist() == [1, -1]
+    assert got["morning_departure_min"].tolist() == [8 * 60, 8 * 60 + 10]
+    assert got["arrival_min"].tolist() == [8 * 60 + 30, 8 * 60 + 30]
+    assert got["latest_return_min"].tolist() == [16 * 60, 17 * 60 + 40]
+    assert got["arrive_by_ok"].tolist() == [True, True]
+    assert got["return_ok"].tolist() == [True, True]
+
+
 # ------------------------------------------------------------------------------ properties
 
 

@@ -120,6 +120,7 @@ def test_drt_zone_from_scenario_file_with_geojson():
     assert (change.vehicle_hours, change.cost_per_day_gbp, change.days_per_week) == (
         36.0, 2160.0, 5
     )
+    assert np.isnan(change.vehicle_km) and "vehicle-km not estimated" in change.note
 
     links = drt_links(zone, origins=ORIGINS, destinations=DESTINATIONS, stops=edited.stops)
     stop_ids = list(edited.stops["stop_id"])

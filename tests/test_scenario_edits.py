@@ -216,6 +216,8 @@ def test_remove_route_removes_route_trips_and_stop_times(feed):
     assert (change.trips_added, change.trips_removed) == (0, 2)
     assert change.vehicle_hours == pytest.approx(-2 * 20 / 60)
     assert change.cost_per_day_gbp == pytest.approx(-40.0)
+    # R2 runs on weekdays only (service WK): five days, GBP 200 a week saved.
+    assert change.days_per_week == 5 and change.cost_per_week_gbp == pytest.approx(-200.0)
     per_trip_m = haversine_m(-2.01, 50.72, -2.01, 50.71) + haversine_m(-2.01, 50.71, -2.0, 50.70)
     assert change.vehicle_km == pytest.approx(-2 * per_trip_m / 1000)
 
@@ -529,6 +531,7 @@ def test_dorset_withdrawal_of_route_24(dorset):
     assert not edited.routes["route_short_name"].eq("24").any()
     assert change.vehicle_hours == pytest.approx(-34.606, abs=0.001)
     assert change.cost_per_day_gbp == pytest.approx(-2076.4, abs=0.1)
+    assert change.days_per_week is not None and change.cost_per_week_gbp < 0
 
 
 def test_dorset_drt_zone(dorset):
@@ -543,6 +546,8 @@ def test_dorset_drt_zone(dorset):
     assert change.vehicle_hours == 24.0
     assert change.cost_per_day_gbp == 1440.0
     assert change.cost_per_week_gbp == 7200.0
+    # Bridport's bus station has no service offline; Dorchester South has its trains.
+    assert "hub 1200DOB20266" in change.note and "1200DOZ04776" not in change.note
     links = drt_links(zone, origins=dorset.lsoas, destinations=dorset.schools,
                       stops=edited.stops)
     inside = zone.contains(dorset.lsoas.geometry.x, dorset.lsoas.geometry.y)

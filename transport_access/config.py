@@ -225,6 +225,11 @@ class DestinationSet(_Model):
     """A destination type: which loaded rows count, and their capacity."""
 
     source: Literal["schools", "gp", "jobs", "points"]
+    walk_only_max_min: float | None = Field(
+        None, gt=0, le=600,
+        description="longest walk-all-the-way alternative of a public-transport journey in "
+                    "access and scenario runs, minutes; modes.max_walk_min when unset (set "
+                    "max_time_min for DfT JTS 'PT/walk' times)")
     categories: list[str] = Field(default_factory=list, description="categories kept (schools)")
     include_sixth_forms: bool = Field(
         False, description="schools: also every school with a sixth form (post-16 sets)")

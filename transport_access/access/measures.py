@@ -656,8 +656,10 @@ def return_choice_array(
     -------
     dict of str to numpy.ndarray, each of shape (n_homes,)
         ``feasible`` (bool), ``destination_index`` (int, -1 when none),
-        ``morning_departure_min``, ``arrival_min``, ``latest_return_min`` (minutes after
-        midnight, NaN when not feasible), ``arrive_by_ok``, ``return_ok`` (bool).
+        ``morning_departure_min``, ``arrival_min`` (of the chosen destination; where none
+        works both ways, of the shortest on-time morning trip; NaN when none is on time),
+        ``latest_return_min`` (of the chosen destination; else the latest way home from
+        any; NaN when none), minutes after midnight; ``arrive_by_ok``, ``return_ok`` (bool).
     """
     depart = np.asarray(morning_departure_s, dtype=np.float64)
     travel = np.asarray(morning_travel_s, dtype=np.float64)
@@ -675,18 +677,29 @@ def return_choice_array(
         pick = np.argmin(score, axis=1)
         feasible = both[np.arange(n_homes), pick]
     rows = np.arange(n_homes)
+    # Where no destination works both ways, each leg still reports its own best: the
+    # shortest on-time morning trip, the latest way home.
+    with np.errstate(invalid="ignore"):
+        one_way = (np.argmin(np.where(on_time, travel, np.inf), axis=1) if depart.shape[1]
+                   else pick)
+        home_pick = (np.argmax(np.where(home_ok, back, -np.inf), axis=1) if depart.shape[1]
+                     else pick)
+    morning = np.where(feasible, pick, one_way)
+    evening = np.where(feasible, pick, home_pick)
 
-    def chosen(values: np.ndarray) -> np.ndarray:
+    def chosen(values: np.ndarray, which: np.ndarray, ok: np.ndarray) -> np.ndarray:
         if values.shape[1] == 0:
             return np.full(n_homes, np.nan)
-        return np.where(feasible, values[rows, pick] / 60.0, np.nan)
+        return np.where(ok, values[rows, which] / 60.0, np.nan)
 
+    morning_ok = on_time.any(axis=1) if depart.shape[1] else feasible
+    evening_ok = home_ok.any(axis=1) if depart.shape[1] else feasible
     return {
         "feasible": feasible,
         "destination_index": np.where(feasible, pick, -1),
-        "morning_departure_min": chosen(depart),
-        "arrival_min": chosen(arrival),
-        "latest_return_min": chosen(back),
+        "morning_departure_min": chosen(depart, morning, morning_ok),
+        "arrival_min": chosen(arrival, morning, morning_ok),
+        "latest_return_min": chosen(back, evening, evening_ok),
         "arrive_by_ok": on_time.any(axis=1),
         "return_ok": home_ok.any(axis=1),
     }

@@ -387,8 +387,9 @@ def compute_access(
         Run the arrive-by and return-journey searches of sets that ask for them.
     walk_only_max_min : float, optional
         Longest walk-all-the-way alternative that transit journeys (and return journeys)
-        may take, minutes; ``max_time_min`` when None (as DfT JTS "PT/walk"). The ``walk``
-        mode itself is not cut.
+        may take, minutes; ``params.max_walk_min`` when None, as every other walk leg
+        (``params.max_time_min`` gives DfT JTS "PT/walk" times). The ``walk`` mode itself
+        is not cut.
     scheduler : str or distributed.Client, optional
         Run on a Dask cluster (:mod:`transport_access.cluster`): ``"local:N"``, a scheduler
         address, or a client. Origins go to the workers in chunks (the afternoon searches of
@@ -613,15 +614,15 @@ def _walk_only(
     street_s: dict[str, np.ndarray], network: TransportNetwork, o: pd.DataFrame,
     union: pd.DataFrame, params: RoutingParameters, cap_min: float | None,
 ) -> np.ndarray:
-    """Walk-all-the-way seconds for transit journeys, cut at ``cap_min`` when given."""
+    """Walk-all-the-way seconds for transit journeys, cut at ``cap_min`` (``max_walk_min``
+    when None)."""
     from transport_access.routing.api import _street_seconds
 
     if "walk" not in street_s:  # walk is not among the modes: route it for transit only
         street_s["walk"] = _street_seconds(network, "walk", o, union, params)
     walk = street_s["walk"]
-    if cap_min is None:
-        return walk
-    return np.where(walk <= cap_min * 60.0, walk, np.nan)
+    cap_s = (params.max_walk_min if cap_min is None else cap_min) * 60.0
+    return np.where(walk <= cap_s, walk, np.nan)
 
 
 def _add_measures(
@@ -811,6 +812,16 @@ def study_routing_parameters(data: StudyData) -> RoutingParameters:
     )
 
 
+def study_walk_only_max_min(study: Any, override: float | None = None) -> float:
+    """Minutes a public-transport journey may instead be walked all the way: ``override``,
+    else the study's ``routing.walk_only_max_min``, else its ``modes.max_walk_min``."""
+    if override is not None:
+        return float(override)
+    if study.routing.walk_only_max_min is not None:
+        return float(study.routing.walk_only_max_min)
+    return float(study.modes.max_walk_min)
+
+
 def study_window(study: Any, window: str | None = None,
                  window_min: int | None = None) -> tuple[Any, int]:
     """A study's departure window by name (the first by default) and the minutes used.
@@ -893,7 +904,8 @@ def run_access(
         ONS Rural Urban Classification by LSOA; without it a density proxy is used.
     walk_only_max_min : float, optional
         Cap on walking all the way within transit and return journeys (see
-        :func:`compute_access`); ``max_time_min`` when None.
+        :func:`compute_access`); the study's ``routing.walk_only_max_min``, else its
+        ``modes.max_walk_min``, when None.
     scheduler : str or distributed.Client, optional
         Route on a Dask cluster (``"local:N"``, an address or a client); same results.
     chunk_origins : int, optional
@@ -945,11 +957,12 @@ def run_access(
              chosen.end, length, chosen.step_min, data.service_date)
 
     beta = am.beta_from_half_life(gravity_half_life_min)
+    walk_only = study_walk_only_max_min(study, walk_only_max_min)
     long = compute_access(
         origins, sets, network=network, date=data.service_date, departure=chosen.start,
         window_min=length, step_min=chosen.step_min, percentiles=chosen.percentiles,
         modes=modes, params=params, gravity_beta_per_min=beta, return_journeys=return_journeys,
-        walk_only_max_min=walk_only_max_min, scheduler=scheduler, chunk_origins=chunk_origins,
+        walk_only_max_min=walk_only, scheduler=scheduler, chunk_origins=chunk_origins,
     ).rename(columns={"origin_id": "lsoa_code"})
 
     classes = rural_urban_class(lsoas, boundaries=data.boundaries, ruc_path=rural_urban_file)
@@ -974,8 +987,7 @@ def run_access(
         "modes": modes,
         "routing": asdict(params),
         "street_model": network.street_model,
-        "walk_only_max_min": (walk_only_max_min if walk_only_max_min is not None
-                              else params.max_time_min),
+        "walk_only_max_min": walk_only,
         "gravity": {"half_life_min": gravity_half_life_min, "beta_per_min": beta},
         "two_step_fca": {"per_residents": TWO_STEP_PER_RESIDENTS,
                          "catchment": "first threshold of each destination type"},

@@ -140,11 +140,15 @@ class ModificationChange:
     trips_added, trips_removed, trips_changed : int
         Trips added to, removed from and retimed in the feed (all service days).
     vehicle_hours, vehicle_km : float
-        Net change per day (see the module rules), negative for a cut.
+        Net change per day (see the module rules), negative for a cut; ``vehicle_km`` is
+        NaN for a DRT zone (it depends on bookings).
     cost_per_day_gbp : float
         ``vehicle_hours`` x cost per vehicle-hour.
     days_per_week : int or None
-        Days a week the figures apply to, when known (new routes, DRT zones).
+        Days a week the figures apply to: the days a new route or DRT zone runs; for edits
+        of existing trips, the days of the service date's week on which they change trips.
+    week_cost_gbp : float or None
+        Net cost of the service date's week from the calendar (edits of existing trips).
     note : str
         Anything the planner should know (e.g. directions without trips in the period).
     added_trip_ids, removed_trip_ids : list of str
@@ -161,13 +165,17 @@ class ModificationChange:
     vehicle_km: float = 0.0
     cost_per_day_gbp: float = 0.0
     days_per_week: int | None = None
+    week_cost_gbp: float | None = None
     note: str = ""
     added_trip_ids: list[str] = field(default_factory=list, repr=False)
     removed_trip_ids: list[str] = field(default_factory=list, repr=False)
 
     @property
     def cost_per_week_gbp(self) -> float | None:
-        """Cost a week, when ``days_per_week`` is known."""
+        """Cost a week: from the calendar when the trips' week was costed
+        (``week_cost_gbp``), else the day's cost x ``days_per_week`` when that is known."""
+        if self.week_cost_gbp is not None:
+            return self.week_cost_gbp
         if self.days_per_week is None:
             return None
         return self.cost_per_day_gbp * self.days_per_week

@@ -614,8 +614,10 @@ def _stop_name(feed: Any, stop_id: str) -> str:
 
 
 def _drt_zone(
-    feed: Any, mod: AddDrtZone, scenario: Scenario, index: int, stops: Any
+    feed: Any, mod: AddDrtZone, scenario: Scenario, index: int, stops: Any,
+    notes: list[str],
 ) -> DrtZone:
+    """The zone of ``mod``; hubs no timetable stop serves are logged and noted in ``notes``."""
     hub_ids, hub_lon, hub_lat = [], [], []
     for k, atco in enumerate(mod.hubs):
         where = scenario.where(index, f"hubs[{k}]")
@@ -647,6 +649,8 @@ def _drt_zone(
             log.warning("%s: hub %s (%s) is not served by the timetable (no stop within %g m); "
                         "riders can be taken there but cannot change to a service", where, atco,
                         point[0], HUB_RADIUS_M)
+            notes.append(f"hub {atco} ({point[0]}) has no timetabled service within "
+                         f"{HUB_RADIUS_M:g} m: riders cannot change to a bus or train there")
         hub_ids.append(None)
         hub_lon.append(point[1])
         hub_lat.append(point[2])
@@ -742,11 +746,16 @@ def apply_scenario(
     for index, mod in enumerate(scenario.modifications):
         change = ModificationChange(index=index, type=mod.type, what=_describe(mod))
         if isinstance(mod, AddDrtZone):
-            zone = _drt_zone(edited, mod, scenario, index, stops)
+            notes = []
+            zone = _drt_zone(edited, mod, scenario, index, stops, notes)
             changes.drt_zones.append(zone)
             change.vehicle_hours = zone.vehicle_hours_per_day
+            # Distance driven depends on bookings, which the model does not simulate.
+            change.vehicle_km = float("nan")
+            notes.append("vehicle-km not estimated: they depend on bookings")
             change.days_per_week = len(zone.days)
             change.cost_per_day_gbp = change.vehicle_hours * cost_per_vehicle_hour_gbp
+            change.note = "; ".join(notes)
             changes.modifications.append(change)
             continue
 
@@ -795,6 +804,12 @@ def apply_scenario(
         change.vehicle_hours = float(after["vehicle_hours"].sum() - prior["vehicle_hours"].sum())
         change.vehicle_km = float(after["vehicle_km"].sum() - prior["vehicle_km"].sum())
         change.cost_per_day_gbp = change.vehicle_hours * cost_per_vehicle_hour_gbp
+        if not isinstance(mod, AddRoute):
+            # Edited trips may run on other days than the service date: cost their week.
+            days, week_hours = _week_vehicle_hours(before, edited, service_date, added, removed,
+                                                   changed)
+            change.days_per_week = days
+            change.week_cost_gbp = week_hours * cost_per_vehicle_hour_gbp
         change.added_trip_ids = sorted(added)
         change.removed_trip_ids = sorted(removed)
         change.note = "; ".join(notes)
@@ -808,6 +823,26 @@ def apply_scenario(
             change.vehicle_hours, change.vehicle_km, change.cost_per_day_gbp,
         )
     return edited, changes
+
+
+def _week_vehicle_hours(
+    before: Any, after: Any, service_date: dt.date, added: set[str], removed: set[str],
+    changed: set[str],
+) -> tuple[int, float]:
+    """Days of the service date's week (Monday to Sunday) on which the edit changes any trip,
+    and the net vehicle-hours of the whole week."""
+    monday = service_date - dt.timedelta(days=service_date.weekday())
+    days, hours = 0, 0.0
+    for k in range(7):
+        day = monday + dt.timedelta(days=k)
+        now = running_trip_ids(after, day, added | changed)
+        then = running_trip_ids(before, day, removed | changed)
+        if not now and not then:
+            continue
+        days += 1
+        hours += float(trip_vehicle_stats(after, now)["vehicle_hours"].sum()
+                       - trip_vehicle_stats(before, then)["vehicle_hours"].sum())
+    return days, hours
 
 
 def apply_study_scenarios(

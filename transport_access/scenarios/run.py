@@ -261,13 +261,14 @@ def run_scenarios(
         A scenario file is invalid or does not fit the timetable.
     """
     from transport_access._cache import cache_dir
-    from transport_access.access.run import run_access
+    from transport_access.access.run import run_access, study_walk_only_max_min
     from transport_access.cluster import maybe_connect
     from transport_access.routing.api import TransportNetwork, build_transport_network
     from transport_access.scenarios.edits import apply_study_scenarios
     from transport_access.scenarios.score import rank_scenarios, score_scenario
 
     study = data.study
+    walk_only_max_min = study_walk_only_max_min(study, walk_only_max_min)
     if data.feed is None or data.service_date is None:
         raise ValueError("the study has no timetable for its service day (data.timetables): "
                          "there is nothing for scenarios to change")

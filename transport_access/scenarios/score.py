@@ -21,8 +21,9 @@ Definitions (the tests hold the functions to them). For each destination type:
   schools and GPs in the Dorset study, 30 for primary schools) unless given.
 * **Quintile gap**: population-weighted mean minutes (capped) of IMD quintile 1 (most
   deprived) minus quintile 5 (least deprived); positive = the most deprived wait longer.
-  ``gap_change_min`` = scenario gap - baseline gap (negative = the gap narrows). NaN when
-  the area has no LSOA in Q1 or Q5.
+  ``gap_change_min`` = scenario gap - baseline gap: negative = the most deprived gain
+  relative to the least deprived (the gap narrows while it is positive; where Q1 is already
+  faster, it widens in their favour). NaN when the area has no LSOA in Q1 or Q5.
 
 For the scenario as a whole (one row of :func:`rank_scenarios`):
 
@@ -141,6 +142,12 @@ class ScenarioScore:
 
 # ------------------------------------------------------------------------------ helpers
 
+
+
+def _known_sum(values: Any) -> float:
+    """Sum of the known (non-NaN) values; NaN when none is known (e.g. DRT vehicle-km)."""
+    known = [float(v) for v in values if not np.isnan(v)]
+    return float(sum(known)) if known else float("nan")
 
 def _check_same(baseline: AccessResult, scenario: AccessResult, name: str) -> None:
     for key in SAME_PARAMETERS:
@@ -430,7 +437,7 @@ def _summary(
                        else RANK_GROUPS[2]),
         "cost_per_day_gbp": cost,
         "vehicle_hours_per_day": float(changes.vehicle_hours),
-        "vehicle_km_per_day": float(sum(m.vehicle_km for m in changes.modifications)),
+        "vehicle_km_per_day": _known_sum(m.vehicle_km for m in changes.modifications),
         "trips_added": int(frame["trips_added"].sum()) if len(frame) else 0,
         "trips_removed": int(frame["trips_removed"].sum()) if len(frame) else 0,
         "trips_changed": int(frame["trips_changed"].sum()) if len(frame) else 0,
