@@ -74,6 +74,9 @@ def test_demo_writes_every_output(demo_outputs: Path):
     report = pd.read_csv(out / "data_report.csv")
     assert {"dataset", "rows_kept", "rows_excluded", "reason"} <= set(report.columns)
     assert pd.read_parquet(out / "access_lsoa.parquet")["lsoa_code"].nunique() == 452
+    # The routed network has the buses and the trains (the shared CIF subset's 22).
+    feeds = pd.read_csv(out / "timetables.csv").set_index("mode")
+    assert feeds.loc["rail", "trips"] == 22 and feeds.loc["bus", "trips"] > 0
     pngs = sorted(p.name for p in (out / "maps").glob("*.png"))
     assert {"gp_transit.png", "secondary_transit.png", "deprivation_deciles.png"} <= set(pngs)
     assert any(p.startswith("scenario_portland_link") for p in pngs)
