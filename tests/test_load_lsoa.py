@@ -1,4 +1,5 @@
-"""LSOA loader: IMD 2019 ranks and domains, population, centroids, 2021 through the lookup."""
+"""LSOA loader: IMD 2019 ranks and domains, population, centroids, 2021 through the lookup,
+IoD 2025 on LSOA 2021 codes without it."""
 
 from __future__ import annotations
 
@@ -196,6 +197,134 @@ def test_missing_centroid_is_reported_not_silently_dropped(mini, tmp_path):
     )
     assert list(lsoas["lsoa_code"]) == ["E01000103"]
     assert report.entries[0].exclusions["without a centroid"] == 1
+
+
+# ---------------------------------------------------------------------------------------
+# IoD 2025: LSOA 2021 codes, joined without the lookup
+
+# File 7 layout with the official IoD 2025 headers; values invented. E01090001-E01090003 are
+# LSOA 2021 codes that did not exist in 2011 (the split parts and the merge of LOOKUP).
+IOD2025_FILE7 = Path(__file__).parent / "fixtures" / "imd" / "iod2025_file7_mini.csv"
+IOD2025_RANKS = {"E01000101": 2500, "E01090001": 5000, "E01090002": 30000, "E01090003": 15000}
+
+
+@pytest.fixture
+def centroids21(tmp_path: Path) -> Path:
+    return _write(
+        tmp_path / "c21.csv", ["FID", "LSOA21CD", "x", "y"],
+        [(1, "E01000101", -1.901, 50.721), (2, "E01090001", -1.881, 50.731),
+         (3, "E01090002", -1.882, 50.732), (4, "E01090003", -2.435, 50.715)],
+    )
+
+
+def _iod2025(mini: dict[str, Path], centroids: Path, **changes) -> dict:
+    files = dict(mini, imd_ranks=IOD2025_FILE7, centroids=centroids)
+    del files["imd_population"]  # the 2019 File 6 has LSOA 2011 codes
+    return {**files, "local_authorities": ["E06000058", "E06000059"], "vintage": 2021,
+            **changes}
+
+
+def test_iod2025_new_2021_codes_keep_their_own_values(mini, centroids21):
+    report = DataReport()
+    lsoas = load_lsoas(**_iod2025(mini, centroids21), imd_domains=IOD2025_FILE7,
+                       imd_edition=2025, report=report)
+    by_code = lsoas.set_index("lsoa_code")
+    # Through the 2011 lookup, the split parts would copy one parent and the merge would
+    # take its most deprived parent; IoD 2025 gives each LSOA 2021 its own rank.
+    assert by_code["imd_rank"].to_dict() == IOD2025_RANKS
+    assert by_code["imd_decile"].to_dict() == {
+        "E01000101": 1, "E01090001": 2, "E01090002": 9, "E01090003": 5
+    }
+    assert by_code.loc["E01090002", "income_rank"] == 30100
+    assert by_code.loc["E01090002", "living_environment_decile"] == 10
+    assert lsoas["imd_rank"].dtype == "int64"
+    assert lsoas["imd_lsoa11_code"].isna().all()
+    assert list(lsoas["lsoa_change"]) == ["U", "S", "S", "M"]
+    assert list(lsoas["population"]) == [1250.0, 800.0, 900.0, 4100.0]  # Census 2021
+    assert not lsoas["centroid_from_2011"].any()
+    assert lsoas.attrs["imd_edition"] == 2025
+    entry = report.entries[0]
+    assert (entry.rows_kept, entry.rows_excluded) == (4, 0)
+    assert "IoD 2025" in entry.detail
+
+
+def test_iod2025_is_detected_from_its_header(mini, centroids21):
+    lsoas = load_lsoas(**_iod2025(mini, centroids21))
+    assert lsoas.attrs["imd_edition"] == 2025
+    assert lsoas.set_index("lsoa_code")["imd_rank"].to_dict() == IOD2025_RANKS
+
+
+def test_iod2025_is_detected_from_codes_when_the_header_names_no_year(
+    mini, centroids21, tmp_path
+):
+    lines = IOD2025_FILE7.read_text().splitlines()
+    lines[0] = lines[0].replace("LSOA code (2021)", "LSOA code").replace(
+        "LSOA name (2021)", "LSOA name")
+    bare = tmp_path / "bare.csv"
+    bare.write_text("\n".join(lines) + "\n")
+    lsoas = load_lsoas(**_iod2025(mini, centroids21, imd_ranks=bare))
+    assert lsoas.attrs["imd_edition"] == 2025
+    assert lsoas.set_index("lsoa_code")["imd_rank"].to_dict() == IOD2025_RANKS
+
+
+def test_iod2025_lsoa_missing_from_the_file_is_counted_and_named(
+    mini, centroids21, tmp_path, caplog
+):
+    lines = IOD2025_FILE7.read_text().splitlines()
+    gap = tmp_path / "gap.csv"
+    gap.write_text("\n".join(line for line in lines if "E01090002" not in line) + "\n")
+    report = DataReport()
+    with caplog.at_level("WARNING", logger="transport_access"):
+        lsoas = load_lsoas(**_iod2025(mini, centroids21, imd_ranks=gap), report=report)
+    # E01090002's 2011 parent (E01000102) must not lend it a value: it is left out, counted.
+    assert list(lsoas["lsoa_code"]) == ["E01000101", "E01090001", "E01090003"]
+    assert report.entries[0].exclusions == {
+        "without an IoD 2025 value (not in the IMD file)": 1
+    }
+    assert "E01090002" in caplog.text
+
+
+def test_iod2025_file_with_a_2011_only_code_is_an_error(mini, centroids21, tmp_path):
+    lines = IOD2025_FILE7.read_text().splitlines()
+    stale = lines[2].replace("E01090001", "E01000102")  # a 2011 code, split in 2021
+    bad = tmp_path / "stale.csv"
+    bad.write_text("\n".join([*lines, stale]) + "\n")
+    with pytest.raises(InvalidValueError, match=r"stale.csv.*mixes.*E01000102"):
+        load_lsoas(**_iod2025(mini, centroids21, imd_ranks=bad))
+    only_old = tmp_path / "only_old.csv"
+    only_old.write_text("\n".join([lines[0], lines[1], stale]) + "\n")
+    with pytest.raises(InvalidValueError, match=r"contradictory.*LSOA code \(2021\).*E01000102"):
+        load_lsoas(**_iod2025(mini, centroids21, imd_ranks=only_old))
+
+
+def test_edition_disagreeing_with_the_file_is_an_error(mini, centroids21):
+    with pytest.raises(InvalidValueError, match=r"imd.edition is 2019.*LSOA code \(2021\)"):
+        load_lsoas(**_iod2025(mini, centroids21), imd_edition=2019)
+    with pytest.raises(InvalidValueError, match=r"file1.csv.*imd.edition is 2025"):
+        load_lsoas(**mini, local_authorities=["E06000058"], vintage=2021, imd_edition=2025)
+    with pytest.raises(ConfigError, match="imd.edition"):
+        load_lsoas(**_iod2025(mini, centroids21), imd_edition=2021)
+
+
+def test_iod2025_with_a_2019_population_file_or_for_a_2011_study_is_an_error(mini, centroids21):
+    with pytest.raises(InvalidValueError, match=r"file6.csv.*LSOA 2011 codes"):
+        load_lsoas(**_iod2025(mini, centroids21), imd_population=mini["imd_population"])
+    with pytest.raises(ConfigError, match="lsoa_vintage: 2021"):
+        load_lsoas(centroids=mini["centroids"], imd_ranks=IOD2025_FILE7,
+                   local_authorities=["E06000059"])
+
+
+def test_iod2025_without_the_lookup_selects_by_its_own_districts(mini, centroids21):
+    lsoas = load_lsoas(
+        centroids=centroids21, imd_ranks=IOD2025_FILE7, imd_population=IOD2025_FILE7,
+        local_authorities=["E06000058", "E06000059"], vintage=2021,
+    )
+    assert lsoas.set_index("lsoa_code")["imd_rank"].to_dict() == IOD2025_RANKS
+    assert lsoas["lsoa_change"].isna().all()
+    assert list(lsoas["population"]) == [1310.0, 820.0, 905.0, 4150.0]  # mid-2022
+    with pytest.raises(FileFormatError, match="LSOA 2011 codes.*lookup"):
+        load_lsoas(centroids=mini["centroids"], imd_ranks=IOD2025_FILE7,
+                   local_authorities=["E06000059"], vintage=2021)
 
 
 # ---------------------------------------------------------------------------------------

@@ -76,9 +76,16 @@ class ImdSources(_Model):
     """Indices of Deprivation files (2019 at LSOA 2011, or 2025 at LSOA 2021)."""
 
     ranks: str = Field(description="File 1 (IMD rank and decile) or File 7")
-    domains: str | None = Field(None, description="File 2: domain ranks and deciles")
-    population: str | None = Field(None, description="File 6: population denominators")
-    edition: Literal[2019, 2025] = 2019
+    domains: str | None = Field(None, description="File 2 (or File 7): domain ranks, deciles")
+    population: str | None = Field(
+        None, description="File 6 (or File 7): population denominators"
+    )
+    edition: Literal[2019, 2025] | None = Field(
+        None,
+        description="2019 (LSOA 2011 codes, reaches LSOA 2021 through the lookup) or 2025 (LSOA "
+        "2021 codes, needs area.lsoa_vintage: 2021); unset: read from the files' LSOA code "
+        "header and codes. When set, the files must agree.",
+    )
 
 
 class LsoaSources(_Model):

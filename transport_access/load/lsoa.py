@@ -1,10 +1,18 @@
-"""Neighbourhoods: LSOAs with population, IMD 2019 deprivation and population-weighted centroids.
+"""Neighbourhoods: LSOAs with population, IMD deprivation and population-weighted centroids.
 
-The Indices of Deprivation 2019 are published for LSOA 2011 codes; Census 2021 uses LSOA
-2021 codes. :func:`load_lsoas` supports both vintages and never joins 2011 and 2021 codes
-directly: IMD reaches an LSOA 2021 only through the ONS LSOA 2011 -> 2021 lookup.
+Two editions of the English Indices of Deprivation are supported, each on its own LSOA codes:
 
-The rule for carrying IMD 2019 to LSOA 2021 (``vintage=2021``):
+* **IoD 2019** is published for LSOA 2011 codes. It reaches an LSOA 2021 (``vintage=2021``)
+  only through the ONS LSOA 2011 -> 2021 lookup, by the rule below.
+* **IoD 2025** is published for LSOA 2021 codes (File 7 headers "LSOA code (2021)" and "Local
+  Authority District code (2024)"). It joins LSOA 2021 on its own codes, with no lookup, and
+  cannot serve an LSOA 2011 study.
+
+The edition is read from the IMD file's LSOA code header ("LSOA code (2011)" or "(2021)") and,
+when the lookup is given, from its codes (codes that exist only in 2011, or only in 2021); the
+study's ``imd.edition`` must agree with both. 2011 and 2021 codes are never joined directly.
+
+The rule for carrying IMD 2019 to LSOA 2021:
 
 * unchanged (``U``) and split (``S``) LSOAs copy the ranks and deciles of their 2011 parent;
   every part of a split LSOA gets the parent's values;
@@ -12,6 +20,9 @@ The rule for carrying IMD 2019 to LSOA 2021 (``vintage=2021``):
   IMD and domain value from their *most deprived* parent (lowest IMD rank). Ranks are
   ordinal, so averaging them has no meaning, and an equity analysis must not dilute a
   deprived pocket; ``imd_lsoa11_code`` names the parent used.
+
+LSOAs of the study area left without an IMD value are counted in the data report and named
+in the log, never dropped silently.
 
 The small CSV helpers at the end of this module (:func:`read_csv_checked` and friends) are
 shared by the other loaders in ``transport_access.load``.
@@ -50,7 +61,10 @@ log = get_logger(__name__)
 
 PathLike = str | os.PathLike[str]
 
-#: IMD 2019 domains in File 2: output prefix -> header patterns for ``find_column``.
+#: IoD editions and the LSOA codes each is published for.
+IMD_EDITIONS: dict[int, int] = {2019: 2011, 2025: 2021}
+
+#: IoD domains in File 2 (or File 7): output prefix -> header patterns for ``find_column``.
 IMD_DOMAINS: dict[str, tuple[str, ...]] = {
     "income": ("income",),
     "employment": ("employment",),
@@ -82,36 +96,47 @@ def load_lsoas(
     census_population: PathLike | None = None,
     lookup_2011_2021: PathLike | None = None,
     vintage: int = 2011,
+    imd_edition: int | None = None,
     report: DataReport | None = None,
 ) -> gpd.GeoDataFrame:
-    """Load the study's neighbourhoods with population, IMD 2019 and a centroid each.
+    """Load the study's neighbourhoods with population, IMD and a centroid each.
 
     Parameters
     ----------
     centroids : path-like
         ONS LSOA population-weighted centroids CSV, with an LSOA code column (``lsoa11cd`` or
         ``lsoa21cd``) and longitude/latitude columns (``X``/``Y`` or ``LONG``/``LAT``, in
-        degrees). For ``vintage=2021`` a 2011 centroid file is accepted: see Notes.
+        degrees, or ``x``/``y`` in British National Grid metres). For ``vintage=2021`` a 2011
+        centroid file is accepted with the lookup: see Notes.
     imd_ranks : path-like
-        IoD 2019 File 1 (or File 7): LSOA code (2011), LSOA name, local authority district
-        code and name (2019), IMD rank and decile. Headers are matched by meaning.
+        IoD File 1 or File 7: LSOA code and name, local authority district code and name,
+        IMD rank and decile. Headers are matched by meaning; IoD 2019 has "LSOA code (2011)"
+        and LAD 2019 columns, IoD 2025 has "LSOA code (2021)" and LAD 2024 columns.
     local_authorities : sequence of str
         Local-authority codes of the study area, for example ``["E06000059", "E06000058"]``:
-        matched against the LAD 2019 column of ``imd_ranks`` for 2011, and against the
-        lookup's LTLA 2022 column for 2021.
+        matched against the lookup's LTLA 2022 column when the lookup is used, else against
+        the LAD column of ``imd_ranks``.
     imd_domains : path-like, optional
-        IoD 2019 File 2: adds ``<domain>_rank`` and ``<domain>_decile`` for income,
-        employment, education, health, crime, barriers and living_environment.
+        IoD File 2 (or File 7) of the same edition: adds ``<domain>_rank`` and
+        ``<domain>_decile`` for income, employment, education, health, crime, barriers and
+        living_environment.
     imd_population : path-like, optional
-        IoD 2019 File 6: mid-2015 total population (excluding prisoners), used for 2011.
+        IoD File 6 (or File 7) of the same edition. IoD 2019 (mid-2015, LSOA 2011): the
+        population of a 2011 study, and the weights of centroids derived from 2011 ones.
+        IoD 2025 (mid-2022, LSOA 2021): the population when no Census file is given.
     census_population : path-like, optional
         Census 2021 usual residents by LSOA 2021 (code column and a ``total`` column), used
         for 2021.
     lookup_2011_2021 : path-like, optional
         ONS LSOA 2011 -> 2021 lookup (2011 code, 2021 code and name, change code, LTLA 2022
-        code and name). Required for ``vintage=2021``.
+        code and name). Required for IoD 2019 with ``vintage=2021``; optional for IoD 2025,
+        where it defines the study's LSOAs (so that LSOAs missing from the IMD file are
+        counted), supplies ``lsoa_change`` and checks the IMD file's codes.
     vintage : {2011, 2021}
-        Which LSOA codes to return.
+        Which LSOA codes to return. IoD 2025 needs 2021.
+    imd_edition : {2019, 2025}, optional
+        The study's ``imd.edition``. None: detected from the IMD file (see the module
+        documentation). When given it must agree with the file.
     report : DataReport, optional
         Receives one ``"lsoas"`` entry with the counts kept and excluded.
 
@@ -126,54 +151,80 @@ def load_lsoas(
         population file is given), ``imd_rank`` (int, 1 = most deprived in England),
         ``imd_decile`` (int 1-10, 1 = most deprived 10%), ``imd_quintile`` (int 1-5),
         then ``<domain>_rank`` and ``<domain>_decile`` (int) when ``imd_domains`` is given.
-        For 2021 also ``lsoa_change`` (ONS change code U/S/M/X), ``imd_lsoa11_code`` (the
-        2011 LSOA whose IMD values were used) and ``centroid_from_2011`` (bool, see Notes).
+        For 2021 also ``lsoa_change`` (ONS change code U/S/M/X; missing for IoD 2025 without
+        the lookup), ``imd_lsoa11_code`` (the 2011 LSOA whose IoD 2019 values were used;
+        missing for IoD 2025, whose values are the LSOA's own) and ``centroid_from_2011``
+        (bool, see Notes). ``attrs`` holds ``lsoa_vintage`` and ``imd_edition``.
 
     Raises
     ------
     MissingFileError, FileFormatError, MissingColumnError
         A file is absent, not a CSV, or lacks a required column.
     InvalidValueError
-        Duplicate LSOA codes, or ranks/deciles out of range.
+        Duplicate LSOA codes, ranks/deciles out of range, or IMD files whose LSOA codes
+        disagree with ``imd_edition``, with each other or with the lookup.
     EmptyStudyAreaError
         A local-authority code selects no LSOA (close matches are listed).
     OutsideStudyAreaError
         Centroids that are not longitude/latitude in Great Britain (swapped or projected).
     ConfigError
-        ``vintage`` is not 2011 or 2021, or 2021 is asked for without the lookup.
+        ``vintage`` is not 2011 or 2021, ``imd_edition`` is not 2019 or 2025, IoD 2025 is
+        asked for an LSOA 2011 study, or IoD 2019 for 2021 without the lookup.
 
     Notes
     -----
-    IMD values for LSOA 2021 follow the rule in the module docstring. When the centroid
-    file has only 2011 codes, LSOA 2021 centroids are derived from it: an unchanged LSOA
-    keeps its centroid, each part of a split takes its parent's centroid and a merged LSOA
-    takes the population-weighted mean of its parents' centroids; those rows have
+    IMD 2019 values for LSOA 2021 follow the rule in the module docstring. When the
+    centroid file has only 2011 codes, LSOA 2021 centroids are derived from it through the
+    lookup: an unchanged LSOA keeps its centroid, each part of a split takes its parent's
+    centroid and a merged LSOA takes the mean of its parents' centroids, weighted by the IoD
+    2019 population when that file is given (unweighted otherwise); those rows have
     ``centroid_from_2011 = True`` and are counted in the report. Use the ONS LSOA 2021
     population-weighted centroids to avoid that approximation.
     """
     if vintage not in (2011, 2021):
         raise ConfigError(f"area.lsoa_vintage: {vintage!r} is not 2011 or 2021")
-    if vintage == 2021 and lookup_2011_2021 is None:
-        raise ConfigError(
-            "area.lsoa_vintage is 2021 but no LSOA 2011 -> 2021 lookup is configured "
-            "(data.lsoa.lookup_2011_2021): IMD 2019 uses 2011 codes and can only reach 2021 "
-            "LSOAs through the ONS lookup."
-        )
+    if imd_edition is not None and imd_edition not in IMD_EDITIONS:
+        raise ConfigError(f"imd.edition: {imd_edition!r} is not 2019 or 2025")
     codes = [str(c).strip() for c in local_authorities]
     if not codes:
         raise ConfigError("area.local_authorities: no local-authority codes given")
 
     imd = _read_imd_ranks(imd_ranks)
+    lookup = _read_lookup(lookup_2011_2021) if lookup_2011_2021 is not None else None
+    edition = _imd_edition(imd, imd_ranks, imd_edition, lookup)
     if imd_domains is not None:
-        imd = imd.merge(_read_imd_domains(imd_domains), on="lsoa_code", how="left")
+        domains = _read_imd_domains(imd_domains)
+        _check_same_edition(domains, imd_domains, edition)
+        imd = imd.merge(domains, on="lsoa_code", how="left")
+    imd_pop = None
+    if imd_population is not None:
+        imd_pop = _read_imd_population(imd_population)
+        _check_same_edition(imd_pop, imd_population, edition)
+
+    if edition == 2025 and vintage == 2011:
+        raise ConfigError(
+            "area.lsoa_vintage is 2011 but the IMD file is IoD 2025, which uses LSOA 2021 "
+            f"codes ({imd_ranks}); set area.lsoa_vintage: 2021 (and LSOA 2021 centroids)."
+        )
+    if edition == 2019 and vintage == 2021 and lookup is None:
+        raise ConfigError(
+            "area.lsoa_vintage is 2021 but no LSOA 2011 -> 2021 lookup is configured "
+            "(data.lsoa.lookup_2011_2021): IMD 2019 uses 2011 codes and can only reach 2021 "
+            "LSOAs through the ONS lookup."
+        )
 
     if vintage == 2011:
-        lsoas, exclusions = _study_lsoas_2011(imd, codes, imd_ranks, imd_population)
+        lsoas, exclusions = _study_lsoas_2011(imd, codes, imd_ranks, imd_pop)
         lsoas, lost = _attach_centroids(lsoas, centroids, code_kind="2011")
         exclusions["without a centroid"] = lost
-    else:
+    elif edition == 2019:
         lsoas, exclusions = _study_lsoas_2021(
-            imd, codes, lookup_2011_2021, census_population, imd_population, centroids
+            imd, codes, lookup, lookup_2011_2021, census_population, imd_pop, centroids
+        )
+    else:
+        lsoas, exclusions = _study_lsoas_2021_direct(
+            imd, codes, imd_ranks, lookup, lookup_2011_2021, census_population, imd_pop,
+            centroids,
         )
 
     import geopandas as gpd
@@ -184,6 +235,7 @@ def load_lsoas(
     geometry = gpd.points_from_xy(lsoas.pop("lon"), lsoas.pop("lat"), crs="EPSG:4326")
     result = gpd.GeoDataFrame(lsoas, geometry=geometry, crs="EPSG:4326")
     result.attrs["lsoa_vintage"] = vintage
+    result.attrs["imd_edition"] = edition
 
     missing_pop = int(result["population"].isna().sum())
     if missing_pop:
@@ -195,7 +247,8 @@ def load_lsoas(
         )
     per_lad = result.groupby("lad_name")["lsoa_code"].count()
     detail = "; ".join(f"{name}: {n}" for name, n in per_lad.items())
-    detail += f"; LSOA {vintage}; population total {result['population'].sum():,.0f}"
+    detail += f"; LSOA {vintage}, IoD {edition}; population total "
+    detail += f"{result['population'].sum():,.0f}"
     if missing_pop:
         detail += f"; {missing_pop} without population"
     if vintage == 2021:
@@ -352,11 +405,20 @@ def study_area_polygon(
 # IMD files
 
 
+def _lsoa_year(header: str) -> int | None:
+    """The LSOA vintage a code column's header names ("LSOA code (2021)", "LSOA11CD")."""
+    text = str(header).lower()
+    for year in (2011, 2021):
+        if str(year) in text or f"lsoa{year % 100}" in text.replace(" ", ""):
+            return year
+    return None
+
+
 def _read_imd_ranks(path: PathLike) -> pd.DataFrame:
-    raw = read_csv_checked(path, what="IMD ranks (File 1)")
+    raw = read_csv_checked(path, what="IMD ranks (File 1 or File 7)")
     cols = raw.columns
-    code = find_column(cols, "lsoa & code", path=path, what="LSOA code (2011)")
-    name = find_column(cols, "lsoa & name", path=path, what="LSOA name (2011)")
+    code = find_column(cols, "lsoa & code", path=path, what="LSOA code")
+    name = find_column(cols, "lsoa & name", path=path, what="LSOA name")
     lad_code = find_column(
         cols, "local authority & code", "lad & code", path=path, what="local authority code"
     )
@@ -386,13 +448,14 @@ def _read_imd_ranks(path: PathLike) -> pd.DataFrame:
     _check_unique(imd["lsoa_code"], path, code)
     _check_rank_decile(imd, "imd", path, rank, decile)
     imd["imd_quintile"] = ((imd["imd_decile"] + 1) // 2).astype("int64")
+    imd.attrs.update(code_column=code, lsoa_year=_lsoa_year(code))
     return imd
 
 
 def _read_imd_domains(path: PathLike) -> pd.DataFrame:
-    raw = read_csv_checked(path, what="IMD domains (File 2)")
+    raw = read_csv_checked(path, what="IMD domains (File 2 or File 7)")
     cols = raw.columns
-    code = find_column(cols, "lsoa & code", path=path, what="LSOA code (2011)")
+    code = find_column(cols, "lsoa & code", path=path, what="LSOA code")
     out = pd.DataFrame({"lsoa_code": raw[code].astype(str).str.strip()})
     _check_unique(out["lsoa_code"], path, code)
     # File 2 repeats the IMD itself and sub-domain indices live in File 3: keep them out.
@@ -409,12 +472,13 @@ def _read_imd_domains(path: PathLike) -> pd.DataFrame:
         out[f"{domain}_rank"] = to_number(raw[rank])
         out[f"{domain}_decile"] = to_number(raw[decile])
         _check_rank_decile(out, domain, path, rank, decile)
+    out.attrs.update(code_column=code, lsoa_year=_lsoa_year(code))
     return out
 
 
 def _read_imd_population(path: PathLike) -> pd.DataFrame:
-    raw = read_csv_checked(path, what="IMD population (File 6)")
-    code = find_column(raw.columns, "lsoa & code", path=path, what="LSOA code (2011)")
+    raw = read_csv_checked(path, what="IMD population (File 6 or File 7)")
+    code = find_column(raw.columns, "lsoa & code", path=path, what="LSOA code")
     total = find_column(
         raw.columns, "total population", "all ages", path=path, what="total population"
     )
@@ -422,7 +486,88 @@ def _read_imd_population(path: PathLike) -> pd.DataFrame:
         {"lsoa_code": raw[code].astype(str).str.strip(), "population": to_number(raw[total])}
     )
     _check_unique(out["lsoa_code"], path, code)
+    out.attrs.update(code_column=code, lsoa_year=_lsoa_year(code))
     return out
+
+
+def _imd_edition(
+    imd: pd.DataFrame,
+    path: PathLike,
+    requested: int | None,
+    lookup: pd.DataFrame | None,
+) -> int:
+    """The IoD edition of the ranks file, from its header and codes, checked against config.
+
+    Three witnesses, each of which may be silent: the study's ``imd.edition``, the year in
+    the LSOA code header, and (with the lookup) codes that exist only in 2011 or only in
+    2021. Any two that speak must agree; silence everywhere means IoD 2019, as before IoD
+    2025 existed.
+    """
+    witnesses: list[tuple[int, str]] = []
+    if requested is not None:
+        witnesses.append((requested, f"imd.edition is {requested}"))
+    header_year = imd.attrs.get("lsoa_year")
+    if header_year is not None:
+        witnesses.append(
+            (_edition_of_year(header_year), f"its header {imd.attrs['code_column']!r}")
+        )
+    if lookup is not None:
+        only_2011 = set(lookup["lsoa11_code"]) - set(lookup["lsoa21_code"])
+        only_2021 = set(lookup["lsoa21_code"]) - set(lookup["lsoa11_code"])
+        old = sorted(set(imd["lsoa_code"]) & only_2011)
+        new = sorted(set(imd["lsoa_code"]) & only_2021)
+        if old and new:
+            raise InvalidValueError(
+                path,
+                f"mixes LSOA 2011 and 2021 codes: {len(old)} code(s) that exist only in 2011 "
+                f"(e.g. {_few(old, 3)}) and {len(new)} that exist only in 2021 (e.g. "
+                f"{_few(new, 3)}), by the LSOA 2011 -> 2021 lookup.",
+                "Use one official IoD file as published: IoD 2019 (LSOA 2011) or IoD 2025 "
+                "(LSOA 2021).",
+            )
+        if old:
+            witnesses.append((2019, f"{len(old)} of its codes exist only in 2011 "
+                                    f"(e.g. {_few(old, 3)})"))
+        if new:
+            witnesses.append((2025, f"{len(new)} of its codes exist only in 2021 "
+                                    f"(e.g. {_few(new, 3)})"))
+
+    editions = {edition for edition, _ in witnesses}
+    if len(editions) > 1:
+        said = "; ".join(
+            f"{why} (IoD {edition}, LSOA {IMD_EDITIONS[edition]})" for edition, why in witnesses
+        )
+        raise InvalidValueError(
+            path,
+            f"the IoD edition is contradictory: {said}.",
+            "Set imd.edition to the file's edition (2019 for LSOA 2011 codes, 2025 for LSOA "
+            "2021 codes), or point imd.ranks at the file of the edition you mean.",
+        )
+    edition = editions.pop() if editions else 2019
+    log.info(
+        "%s: IoD %d (LSOA %d codes), from %s",
+        path,
+        edition,
+        IMD_EDITIONS[edition],
+        "; ".join(why for _, why in witnesses) or "no evidence either way (the default)",
+    )
+    return edition
+
+
+def _edition_of_year(lsoa_year: int) -> int:
+    return next(edition for edition, year in IMD_EDITIONS.items() if year == lsoa_year)
+
+
+def _check_same_edition(frame: pd.DataFrame, path: PathLike, edition: int) -> None:
+    """Raise when a domains or population file's header names the other LSOA vintage."""
+    year = frame.attrs.get("lsoa_year")
+    if year is not None and year != IMD_EDITIONS[edition]:
+        raise InvalidValueError(
+            path,
+            f"has LSOA {year} codes (header {frame.attrs['code_column']!r}), but the IMD ranks "
+            f"are IoD {edition} with LSOA {IMD_EDITIONS[edition]} codes.",
+            "Give the domain and population files of the same IoD edition as imd.ranks.",
+        )
 
 
 def _check_rank_decile(
@@ -476,32 +621,45 @@ def _study_lsoas_2011(
     imd: pd.DataFrame,
     codes: Sequence[str],
     imd_ranks: PathLike,
-    imd_population: PathLike | None,
+    imd_pop: pd.DataFrame | None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     lsoas = _select_las(imd, codes, "lad_code", "lad_name", imd_ranks)
     exclusions: dict[str, int] = {}
-    if imd_population is not None:
-        pop = _read_imd_population(imd_population)
-        lsoas = lsoas.merge(pop, on="lsoa_code", how="left")
+    if imd_pop is not None:
+        lsoas = lsoas.merge(imd_pop, on="lsoa_code", how="left")
     else:
         log.warning("no IMD population file (File 6): LSOA population is unknown")
         lsoas["population"] = np.nan
     return lsoas, exclusions
 
 
+def _imd_columns(imd: pd.DataFrame) -> list[str]:
+    return [c for c in imd.columns if c.endswith(("_rank", "_decile", "_quintile"))]
+
+
+def _whole_numbers(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Ranks and deciles back to int64 after a left join made them float (when none is NaN)."""
+    frame = frame.copy()
+    for col in columns:
+        if frame[col].notna().all():
+            frame[col] = frame[col].astype("int64")
+    return frame
+
+
 def _study_lsoas_2021(
     imd: pd.DataFrame,
     codes: Sequence[str],
+    lookup: pd.DataFrame,
     lookup_path: PathLike,
     census_population: PathLike | None,
-    imd_population: PathLike | None,
+    imd_pop: pd.DataFrame | None,
     centroids: PathLike,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    lookup = _read_lookup(lookup_path)
+    """IoD 2019 (LSOA 2011) carried to LSOA 2021 through the lookup."""
     lookup = _select_las(lookup, codes, "lad_code", "lad_name", lookup_path)
     exclusions: dict[str, int] = {}
 
-    imd_cols = [c for c in imd.columns if c.endswith(("_rank", "_decile", "_quintile"))]
+    imd_cols = _imd_columns(imd)
     parents = lookup.merge(
         imd[["lsoa_code", *imd_cols]].rename(columns={"lsoa_code": "lsoa11_code"}),
         on="lsoa11_code",
@@ -516,7 +674,8 @@ def _study_lsoas_2021(
             _few(parents.loc[no_imd, "lsoa11_code"]),
         )
     # Most-deprived rule: sorting by rank puts each 2021 LSOA's most deprived parent first.
-    ranked = parents[~no_imd].sort_values(["lsoa21_code", "imd_rank"], kind="stable")
+    ranked = _whole_numbers(parents[~no_imd], imd_cols)
+    ranked = ranked.sort_values(["lsoa21_code", "imd_rank"], kind="stable")
     chosen = ranked.drop_duplicates("lsoa21_code")
     lsoas = chosen.rename(columns={"lsoa21_code": "lsoa_code", "lsoa21_name": "lsoa_name"})
     lsoas = lsoas.rename(columns={"lsoa11_code": "imd_lsoa11_code"})
@@ -527,17 +686,97 @@ def _study_lsoas_2021(
         lookup["lsoa21_code"].nunique() - len(lsoas)
     )
 
-    if census_population is not None:
-        lsoas = lsoas.merge(_read_census_population(census_population), on="lsoa_code", how="left")
-    else:
-        log.warning("no Census 2021 population file: LSOA 2021 population is unknown")
-        lsoas["population"] = np.nan
-
-    lsoas, lost = _attach_centroids_2021(lsoas, lookup, centroids, imd_population)
+    lsoas = _attach_population_2021(lsoas, census_population, None)
+    lsoas, lost = _attach_centroids_2021(lsoas, lookup, centroids, imd_pop)
     exclusions["without a centroid"] = lost
-    columns = ["lsoa_code", "lsoa_name", "lad_code", "lad_name", "population", *imd_cols]
-    columns += ["lsoa_change", "imd_lsoa11_code", "centroid_from_2011", "lon", "lat"]
-    return lsoas[columns], exclusions
+    return lsoas[_columns_2021(imd_cols)], exclusions
+
+
+def _study_lsoas_2021_direct(
+    imd: pd.DataFrame,
+    codes: Sequence[str],
+    imd_ranks: PathLike,
+    lookup: pd.DataFrame | None,
+    lookup_path: PathLike | None,
+    census_population: PathLike | None,
+    imd_pop: pd.DataFrame | None,
+    centroids: PathLike,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """IoD 2025: LSOA 2021 codes joined as they are, with no lookup between vintages."""
+    exclusions: dict[str, int] = {}
+    imd_cols = _imd_columns(imd)
+    if lookup is None:
+        lsoas = _select_las(imd, codes, "lad_code", "lad_name", imd_ranks)
+        lsoas["lsoa_change"] = pd.NA
+    else:
+        # The lookup lists every LSOA 2021 of the study's districts, so it shows which of
+        # them the IMD file lacks; lookup codes are only ever matched as 2021 codes here.
+        study = _select_las(lookup, codes, "lad_code", "lad_name", lookup_path)
+        areas = (
+            study.groupby("lsoa21_code", sort=True)
+            .agg(
+                lsoa_name=("lsoa21_name", "first"),
+                lad_code=("lad_code", "first"),
+                lad_name=("lad_name", "first"),
+                lsoa_change=("change_code", "first"),
+            )
+            .rename_axis("lsoa_code")
+            .reset_index()
+        )
+        lsoas = areas.merge(imd[["lsoa_code", *imd_cols]], on="lsoa_code", how="left")
+        no_imd = lsoas["imd_rank"].isna()
+        if no_imd.any():
+            log.warning(
+                "%s: %d LSOA 2021 code(s) of the study area (from %s) have no IoD 2025 value "
+                "and are left out: %s",
+                imd_ranks,
+                int(no_imd.sum()),
+                lookup_path,
+                _few(lsoas.loc[no_imd, "lsoa_code"]),
+            )
+        exclusions["without an IoD 2025 value (not in the IMD file)"] = int(no_imd.sum())
+        lsoas = _whole_numbers(lsoas[~no_imd], imd_cols)
+
+        in_las = imd[imd["lad_code"].isin(codes)]
+        unlisted = in_las[~in_las["lsoa_code"].isin(areas["lsoa_code"])]
+        if len(unlisted):
+            log.warning(
+                "%s: %d LSOA(s) of the study's districts are not in the lookup %s and are "
+                "left out: %s",
+                imd_ranks,
+                len(unlisted),
+                lookup_path,
+                _few(unlisted["lsoa_code"]),
+            )
+        exclusions["in the IMD file but not in the lookup"] = len(unlisted)
+    lsoas["imd_lsoa11_code"] = pd.NA  # the LSOA's own IoD 2025 values: no 2011 parent
+
+    lsoas = _attach_population_2021(lsoas, census_population, imd_pop)
+    # IoD 2025 populations are by LSOA 2021, so they cannot weight 2011 centroids.
+    lsoas, lost = _attach_centroids_2021(lsoas, lookup, centroids, None)
+    exclusions["without a centroid"] = lost
+    return lsoas[_columns_2021(imd_cols)], exclusions
+
+
+def _attach_population_2021(
+    lsoas: pd.DataFrame, census_population: PathLike | None, imd_pop: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Census 2021 population, else an IoD 2025 population (both by LSOA 2021), else NaN."""
+    if census_population is not None:
+        return lsoas.merge(_read_census_population(census_population), on="lsoa_code",
+                           how="left")
+    if imd_pop is not None:
+        log.warning("no Census 2021 population file: using the IoD 2025 population (mid-2022)")
+        return lsoas.merge(imd_pop, on="lsoa_code", how="left")
+    log.warning("no Census 2021 population file: LSOA 2021 population is unknown")
+    return lsoas.assign(population=np.nan)
+
+
+def _columns_2021(imd_cols: list[str]) -> list[str]:
+    return [
+        "lsoa_code", "lsoa_name", "lad_code", "lad_name", "population", *imd_cols,
+        "lsoa_change", "imd_lsoa11_code", "centroid_from_2011", "lon", "lat",
+    ]
 
 
 def _read_lookup(path: PathLike) -> pd.DataFrame:
@@ -689,22 +928,30 @@ def _attach_centroids(
 
 def _attach_centroids_2021(
     lsoas: pd.DataFrame,
-    lookup: pd.DataFrame,
+    lookup: pd.DataFrame | None,
     centroids: PathLike,
-    imd_population: PathLike | None,
+    imd_pop: pd.DataFrame | None,
 ) -> tuple[pd.DataFrame, int]:
     points, kind = _read_centroids(centroids)
     if kind == "2021":
         merged, lost = _attach_centroids(lsoas, centroids, code_kind="2021")
         merged["centroid_from_2011"] = False
         return merged, lost
+    if lookup is None:
+        raise FileFormatError(
+            centroids,
+            "has LSOA 2011 codes, but the study uses LSOA 2021 codes and no LSOA 2011 -> 2021 "
+            "lookup is configured to derive 2021 centroids from them.",
+            "Use the ONS LSOA 2021 population-weighted centroids (source lsoa21_centroids), "
+            "or set data.lsoa.lookup_2011_2021.",
+        )
 
     # Derive LSOA 2021 centroids from 2011 ones (see load_lsoas Notes).
     parts = lookup.merge(
         points.rename(columns={"lsoa_code": "lsoa11_code"}), on="lsoa11_code", how="inner"
     )
-    if imd_population is not None:
-        pop = _read_imd_population(imd_population).rename(columns={"lsoa_code": "lsoa11_code"})
+    if imd_pop is not None:
+        pop = imd_pop.rename(columns={"lsoa_code": "lsoa11_code"})
         parts = parts.merge(pop, on="lsoa11_code", how="left")
         weight = parts["population"].fillna(1.0)
     else:
