@@ -22,6 +22,7 @@ def test_mini_file_keeps_active_stops_with_coordinates(fixtures: Path) -> None:
     assert stops["name"].tolist() == ["Market Place (opp)", "Church", "Hospital (Stop Hospital)"]
     assert stops["naptan_code"].tolist() == ["dorabcd", "dorabce", "dorabcf"]
     assert set(stops["locality"]) == {"Testbury"}
+    assert stops["parent_locality"].isna().all()  # the fixture's ParentLocalityName is empty
     assert set(stops["admin_area"]) == {"077"}
     # The first of the duplicated ATCO codes is kept.
     assert stops.geometry.iloc[0].x == pytest.approx(-2.44)
@@ -95,6 +96,17 @@ def test_real_dorset_poole_bournemouth(shared_data: Path) -> None:
     assert stops["atco_code"].is_unique
     bounds = stops.total_bounds
     assert -3.0 < bounds[0] and bounds[2] < -1.6 and 50.5 < bounds[1] and bounds[3] < 51.1
+
+    # ParentLocalityName: the suburb Charminster belongs to Bournemouth; the village of the
+    # same name near Dorchester, and the towns themselves, have no parent.
+    charminster = stops[stops["locality"] == "Charminster"]
+    suburb = charminster["atco_code"].str.startswith("129")
+    assert (charminster.loc[suburb, "parent_locality"] == "Bournemouth").all()
+    assert suburb.sum() == 43 and charminster.loc[~suburb, "parent_locality"].isna().all()
+    assert stops["parent_locality"].value_counts().head(4).to_dict() == {
+        "Poole": 801, "Bournemouth": 757, "Weymouth": 232, "Christchurch": 216
+    }
+    assert stops.loc[stops["locality"] == "Poole", "parent_locality"].isna().all()
 
 
 @pytest.mark.shared_data

@@ -212,6 +212,48 @@ def test_town_labels_accept_geometry_and_name_missing_columns() -> None:
         derive_town_labels(stops.drop(columns="locality"))
 
 
+def test_town_labels_climb_parents_to_the_town_and_sit_at_its_centre() -> None:
+    rows = [("Springbourne", "Boscombe", -1.860, 50.730)] * 3      # a suburb of a suburb
+    rows += [("Boscombe", "Bigtown", -1.850, 50.730)] * 2
+    rows += [("Charminster", "Bigtown", -1.870, 50.735)] * 4       # Bigtown's suburb ...
+    rows += [("Bigtown", None, -1.880, 50.720)]                    # ... and its centre
+    rows += [("Charminster", None, -2.450, 50.730)] * 2            # a village of that name
+    rows += [("Westfield", "Charminster", -2.452, 50.731)] * 2     # part of the village
+    stops = pd.DataFrame(rows, columns=["locality", "parent_locality", "lon", "lat"])
+    towns = derive_town_labels(stops, min_separation_km=1.0).set_index("name")
+    assert towns["n_stops"].to_dict() == {"Bigtown": 10, "Charminster": 4}
+    assert tuple(towns.loc["Bigtown", ["lon", "lat"]]) == (-1.880, 50.720)
+    assert tuple(towns.loc["Charminster", ["lon", "lat"]]) == (-2.450, 50.730)
+
+
+def test_dorset_town_labels_are_the_towns_at_their_centres(shared_data: Path) -> None:
+    """Real NaPTAN of the Dorset study: stops count for their parent town."""
+    from transport_access.config import load_study
+    from transport_access.load.naptan import load_naptan
+
+    study = load_study(Path(__file__).resolve().parents[1] / "configs" / "dorset.yaml",
+                       data_root=shared_data)
+    stops = load_naptan([study.resolve(path) for path in study.data.naptan])
+    towns = derive_town_labels(stops, n_towns=20).set_index("name")
+    assert {"Bournemouth", "Poole", "Weymouth", "Dorchester", "Christchurch"} <= set(towns.index)
+    assert list(derive_town_labels(stops)["name"][:4]) == [
+        "Poole", "Bournemouth", "Weymouth", "Christchurch"
+    ]
+
+    def km_from(name: str, lon: float, lat: float) -> float:
+        dx = (towns.loc[name, "lon"] - lon) * 111.2 * np.cos(np.radians(lat))
+        return float(np.hypot(dx, (towns.loc[name, "lat"] - lat) * 111.2))
+
+    # Bournemouth is labelled at its centre (the Square), where Charminster, one of its
+    # suburbs, used to be; the village Charminster is too close to Dorchester for a label.
+    assert km_from("Bournemouth", -1.879, 50.720) < 1.0
+    assert km_from("Dorchester", -2.437, 50.715) < 1.5
+    assert [name for name in towns.index if km_from(name, -1.879, 50.720) < 3.0] == [
+        "Bournemouth"
+    ]
+    assert "Charminster" not in towns.index
+
+
 # ------------------------------------------------------------------------------ maps
 
 

@@ -37,6 +37,7 @@ NAPTAN_COLUMNS = [
     "naptan_code",
     "name",
     "locality",
+    "parent_locality",
     "stop_type",
     "admin_area",
     "geometry",
@@ -167,6 +168,9 @@ def _read_one(path: Path) -> tuple[pd.DataFrame, dict[str, int]]:
     locality = find_column(
         frame.columns, "localityname", exclude=["parent", "grand"], path=path, required=False
     )
+    parent_locality = find_column(
+        frame.columns, "parentlocalityname", exclude=["grand"], path=path, required=False
+    )
     stop_type = find_column(frame.columns, "stoptype", exclude=["bus"], path=path, required=False)
     admin = find_column(frame.columns, "administrativeareacode", path=path, required=False)
 
@@ -196,6 +200,7 @@ def _read_one(path: Path) -> tuple[pd.DataFrame, dict[str, int]]:
             "naptan_code": text(naptan_code),
             "name": _display_name(frame[common], text(indicator)),
             "locality": text(locality),
+            "parent_locality": text(parent_locality),
             "stop_type": text(stop_type),
             "admin_area": text(admin),
             "lon": lon,
@@ -279,8 +284,12 @@ def load_naptan(
     geopandas.GeoDataFrame
         One row per stop, EPSG:4326, columns :data:`NAPTAN_COLUMNS`: ``atco_code`` (unique),
         ``naptan_code``, ``name`` (CommonName, plus the Indicator in brackets where it adds
-        something, e.g. "High Street (opp)"), ``locality``, ``stop_type`` (e.g. BCT, RLY),
-        ``admin_area`` and point ``geometry``.
+        something, e.g. "High Street (opp)"), ``locality`` (NPTG LocalityName, e.g.
+        "Charminster"), ``parent_locality`` (ParentLocalityName, the town a neighbourhood
+        locality belongs to, e.g. "Bournemouth"; missing where the locality has no parent,
+        as for villages and for the towns themselves), ``stop_type`` (e.g. BCT, RLY),
+        ``admin_area`` and point ``geometry``. Text columns are pandas ``string``, with
+        missing values for empty fields.
 
     Raises
     ------

@@ -83,6 +83,29 @@ def map_crs(boundaries: gpd.GeoDataFrame) -> Any:
     return boundaries.estimate_utm_crs()
 
 
+def _town_of_parent(parent: pd.Series, locality: pd.Series, has_parent: pd.Series) -> pd.Series:
+    """Each stop's parent locality followed up to a locality without a parent (its town).
+
+    A step is taken only when the parent is an unambiguous locality: every stop of it names
+    one and the same parent. NaPTAN names are not unique, and a village must not be folded
+    into a distant town that has a suburb of the same name.
+    """
+    with_parent = pd.DataFrame({"locality": locality[has_parent], "parent": parent[has_parent]})
+    parents_of = with_parent.groupby("locality")["parent"].agg(lambda p: set(p))
+    roots = set(locality[~has_parent].dropna())
+    step = {name: next(iter(p)) for name, p in parents_of.items()
+            if len(p) == 1 and name not in roots}
+
+    def climb(name: str) -> str:
+        seen = {name}
+        while name in step and step[name] not in seen:  # NaPTAN data can hold a cycle
+            name = step[name]
+            seen.add(name)
+        return name
+
+    return parent.map(lambda name: climb(name) if isinstance(name, str) else name)
+
+
 def derive_town_labels(
     stops: pd.DataFrame,
     *,
@@ -90,14 +113,17 @@ def derive_town_labels(
     min_separation_km: float = 6.0,
     area: Any = None,
 ) -> pd.DataFrame:
-    """Places to label on a map: the NaPTAN localities with the most stops.
+    """Places to label on a map: the towns (NaPTAN localities) with the most stops.
 
     A town's stop count is a good proxy for its size, in any English area, without another
     dataset. NaPTAN localities inside towns are neighbourhoods; when the table has a
     ``parent_locality`` column (NaPTAN ``ParentLocalityName``), stops count for their parent
-    town instead, which names Bournemouth rather than Charminster. Towns closer than
-    ``min_separation_km`` to a bigger one are skipped, and the map leaves out a label that
-    would overlap one already drawn.
+    town instead, which names Bournemouth rather than Charminster. A parent that is itself a
+    neighbourhood (Springbourne's parent is Boscombe, whose parent is Bournemouth) is followed
+    up to its town, as long as every stop of that parent locality names the same parent: a
+    name shared by a village and a suburb (Charminster near Dorchester, Charminster in
+    Bournemouth) is not followed. Towns closer than ``min_separation_km`` to a bigger one are
+    skipped, and the map leaves out a label that would overlap one already drawn.
 
     Parameters
     ----------
@@ -115,8 +141,9 @@ def derive_town_labels(
     Returns
     -------
     pandas.DataFrame
-        ``name``, ``lon``, ``lat`` (degrees: the median of the locality's stops) and
-        ``n_stops``, biggest first; at most ``n_towns`` rows.
+        ``name``, ``lon``, ``lat`` (degrees: the median of the stops of the locality that
+        bears the town's name, else of all the town's stops) and ``n_stops`` (the town's
+        stops, its neighbourhoods' included), biggest first; at most ``n_towns`` rows.
 
     Raises
     ------
@@ -135,12 +162,19 @@ def derive_town_labels(
         # NaPTAN localities in towns are neighbourhoods (Lansdowne, Westham); their parent
         # locality is the town a reader knows (Bournemouth, Weymouth).
         parent = stops["parent_locality"].astype("string").str.strip()
-        names = parent.where(parent.notna() & (parent != ""), names)
-    table = pd.DataFrame({"name": names, "lon": lon, "lat": lat})
+        has_parent = (parent.notna() & (parent != "")).fillna(False).astype(bool)
+        names = _town_of_parent(parent, names, has_parent).where(has_parent, names)
+    own = (names == stops["locality"].astype("string").str.strip()).fillna(False)
+    table = pd.DataFrame({"name": names, "lon": lon, "lat": lat, "own": own.to_numpy(bool)})
     table = table.dropna()
     table = table[table["name"] != ""]
-    grouped = (table.groupby("name", sort=False)
-               .agg(lon=("lon", "median"), lat=("lat", "median"), n_stops=("lon", "size"))
+    # The label goes at the town's own locality (its centre) where it has stops: the median
+    # of all its suburbs' stops can sit far off centre (Poole's is pulled east to Parkstone).
+    everywhere = table.groupby("name", sort=False)[["lon", "lat"]].median()
+    centre = table[table["own"]].groupby("name", sort=False)[["lon", "lat"]].median()
+    grouped = (centre.combine_first(everywhere)
+               .assign(n_stops=table.groupby("name", sort=False).size())
+               .rename_axis("name")
                .reset_index()
                .sort_values(["n_stops", "name"], ascending=[False, True], kind="stable"))
     if area is not None:
