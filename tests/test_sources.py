@@ -201,6 +201,20 @@ def test_issue_sources_are_registered() -> None:
         assert key in src.REGISTRY
 
 
+def test_lsoa_2021_geography_is_registered_like_2011() -> None:
+    for key, old_key, fmt in (("lsoa21_centroids", "lsoa11_centroids", "csv"),
+                              ("lsoa21_boundaries", "lsoa11_boundaries_dorset", "geojson")):
+        source, old = src.REGISTRY[key], src.REGISTRY[old_key]
+        assert "December 2021" in source.title and source.format == fmt
+        assert source.url.startswith("https://geoportal.statistics.gov.uk/datasets/")
+        assert (source.publisher, source.licence) == (old.publisher, old.licence)
+        assert source.attribution == old.attribution
+        assert "2021" in source.target and source.target.startswith("dorset/lsoa/")
+        # No file of these is in the shared data root to take a digest from.
+        assert source.sha256 is None
+        assert source.access == "page" and "save it under the target name" in source.notes
+
+
 def test_sources_table_lists_every_source() -> None:
     table = src.sources_table()
     assert list(table.columns) == [

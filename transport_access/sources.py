@@ -193,6 +193,26 @@ def _imd2019(number: int, asset: str, name: str, what: str) -> Source:
     )
 
 
+def _ons_geography(
+    key: str, title: str, dataset: str, *, format: str, target: str, access: Access,
+    notes: str, page: str = "",
+) -> Source:
+    """An ONS Open Geography Portal dataset (LSOA centroids, boundaries), by its page slug."""
+    return Source(
+        key=key,
+        title=title,
+        publisher="Office for National Statistics (Open Geography Portal)",
+        url=f"https://geoportal.statistics.gov.uk/datasets/{dataset}",
+        licence=OGL,
+        attribution=f"Source: Office for National Statistics. {NATIONAL_STATISTICS} {OS_DATA}",
+        format=format,
+        target=target,
+        access=access,
+        page=page,
+        notes=notes,
+    )
+
+
 _REGISTRY_LIST: list[Source] = [
     _naptan("120", "Dorset"),
     _naptan("128", "Poole"),
@@ -299,14 +319,10 @@ _REGISTRY_LIST: list[Source] = [
         notes="Published 30 Oct 2025 at LSOA 2021; download File 7 (CSV) from the page and "
         "save it at the target path. Use with area.lsoa_vintage: 2021 and imd.edition: 2025.",
     ),
-    Source(
-        key="lsoa11_centroids",
-        title="LSOA (December 2011) population-weighted centroids, England and Wales",
-        publisher="Office for National Statistics (Open Geography Portal)",
-        url="https://geoportal.statistics.gov.uk/datasets/"
+    _ons_geography(
+        "lsoa11_centroids",
+        "LSOA (December 2011) population-weighted centroids, England and Wales",
         "ons::lower-layer-super-output-areas-december-2011-population-weighted-centroids",
-        licence=OGL,
-        attribution=f"Source: Office for National Statistics. {NATIONAL_STATISTICS} {OS_DATA}",
         format="csv",
         target="dorset/lsoa/Lower_Layer_Super_Output_Areas_December_2011_Population_Weighted_"
         "Centroids.csv",
@@ -315,19 +331,42 @@ _REGISTRY_LIST: list[Source] = [
         notes="Download > CSV on the portal page gives this file name (X=lon, Y=lat); the "
         "portal's file URLs are generated per request.",
     ),
-    Source(
-        key="lsoa11_boundaries_dorset",
-        title="LSOA (December 2011) generalised clipped boundaries, Dorset and BCP, WGS84",
-        publisher="Office for National Statistics (Open Geography Portal)",
-        url="https://geoportal.statistics.gov.uk/datasets/"
+    _ons_geography(
+        "lsoa11_boundaries_dorset",
+        "LSOA (December 2011) generalised clipped boundaries, Dorset and BCP, WGS84",
         "ons::lower-layer-super-output-areas-december-2011-boundaries-ew-bgc",
-        licence=OGL,
-        attribution=f"Source: Office for National Statistics. {NATIONAL_STATISTICS} {OS_DATA}",
         format="geojson",
         target="dorset/lsoa/dorset_bcp_lsoa11_bgc_wgs84.geojson",
         access="derived",
         notes="Derived: the England and Wales BGC file, filtered to the 452 LSOAs of "
         "E06000058/E06000059 and reprojected to EPSG:4326.",
+    ),
+    _ons_geography(
+        "lsoa21_centroids",
+        "LSOA (December 2021) population-weighted centroids, England and Wales",
+        "lsoa-dec-2021-pwc-for-england-and-wales",
+        format="csv",
+        target="dorset/lsoa/LSOA_Dec_2021_PWC_for_England_and_Wales.csv",
+        access="page",
+        page="https://www.data.gov.uk/dataset/1b61943c-f5e1-4398-babe-5c487257864e/"
+        "lower-layer-super-output-areas-december-2021-ew-population-weighted-centroids",
+        notes="Download > CSV on the portal page (LSOA21CD, LSOA21NM, x/y in British National "
+        "Grid metres, converted on load); the portal adds a number to the file name, so save "
+        "it under the target name. With area.lsoa_vintage: 2021 it replaces the centroids "
+        "derived from 2011 ones. Not in the shared data root, so no checksum.",
+    ),
+    _ons_geography(
+        "lsoa21_boundaries",
+        "LSOA (December 2021) generalised clipped boundaries (BGC), England and Wales",
+        "ons::lower-layer-super-output-areas-december-2021-boundaries-ew-bgc-v5-2",
+        format="geojson",
+        target="dorset/lsoa/LSOA_Dec_2021_Boundaries_EW_BGC_V5.geojson",
+        access="page",
+        page="https://geoportal.statistics.gov.uk/",
+        notes="Download > GeoJSON on the portal page (LSOA21CD, LSOA21NM; every LSOA of "
+        "England and Wales, filtered to the study's LSOAs on load) and save it under the "
+        "target name. For area.lsoa_vintage: 2021. Not in the shared data root, so no "
+        "checksum.",
     ),
     Source(
         key="census2021_population_dorset",
