@@ -11,8 +11,9 @@ import yaml
 
 from tests.conftest import PROJECT_ROOT
 
-# conda-forge names that differ from PyPI names
-_CONDA_TO_PYPI = {"distributed": "dask"}
+# conda-forge names that differ from PyPI names: distributed is dask[distributed] on PyPI,
+# and conda-forge packages the osmium bindings (import osmium) as pyosmium.
+_CONDA_TO_PYPI = {"distributed": "dask", "pyosmium": "osmium"}
 
 
 def _name(requirement: str) -> str:
@@ -31,6 +32,9 @@ def test_environment_yml_lists_the_same_runtime_dependencies_as_pyproject():
         elif _name(dep) not in {"python", "pip"}:
             conda_names.add(_CONDA_TO_PYPI.get(_name(dep), _name(dep)))
 
+    # Every renamed conda package is really listed, so a stale entry above cannot hide one.
+    listed = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
+    assert set(_CONDA_TO_PYPI) <= listed, sorted(set(_CONDA_TO_PYPI) - listed)
     assert conda_names == pip_names, (
         f"only in environment.yml: {sorted(conda_names - pip_names)}; "
         f"only in pyproject.toml: {sorted(pip_names - conda_names)}"
