@@ -125,6 +125,7 @@ def load_study_data(
         imd_ranks=study.resolve(sources.imd.ranks),
         local_authorities=study.area.local_authorities,
         vintage=study.area.lsoa_vintage,
+        imd_edition=sources.imd.edition,
         report=report,
         **{key: study.resolve(path) for key, path in optional.items() if path},
     )
