@@ -183,6 +183,63 @@ def test_window_phrase_and_plain_names() -> None:
     assert st.nice_number(23_000) == 20_000 and st.nice_number(3.6) == 5.0
 
 
+def test_classes_come_from_mapclassify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Edges from mapclassify's Quantiles, FisherJenks or NaturalBreaks; every class code
+    from mapclassify.UserDefined (fixed minute and change edges, and rounded count edges)."""
+    import mapclassify
+
+    calls: list[str] = []
+    for name in ("Quantiles", "FisherJenks", "NaturalBreaks", "UserDefined"):
+        original = getattr(mapclassify, name)
+
+        def spy(*args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(mapclassify, name, spy)
+    minutes = [3.0, 15.0, 15.1, 59.0, 90.0, 120.0, np.nan]
+    classes = st.classify_minutes(minutes)
+    expected = mapclassify.UserDefined(np.array(minutes[:-1]), bins=list(classes.breaks)).yb
+    assert classes.codes[:-1].tolist() == expected.tolist() and calls[0] == "UserDefined"
+
+    values = np.arange(1, 101, dtype=float) * 123.0
+    calls.clear()
+    st.classify_counts(values, k=4)
+    assert calls == ["Quantiles", "UserDefined"]
+    calls.clear()
+    jenks = st.classify_counts([1, 1, 2, 2, 50, 51, 52, 400, 410], k=3, scheme="fisher_jenks")
+    assert calls == ["FisherJenks", "UserDefined"]
+    assert jenks.codes.tolist() == [0, 0, 0, 0, 1, 1, 1, 2, 2]
+    calls.clear()
+    st.classify_change([-18.0, -3.0, 0.2, 4.0, 12.0])
+    st.classify_time_saved([0.0, 7.0, 70.0])
+    assert calls == ["UserDefined", "UserDefined"]
+
+
+def test_counts_of_zero_get_their_own_class_and_small_counts_exact_labels() -> None:
+    # GP surgeries within 30 min: whole numbers, many LSOAs with none.
+    surgeries = np.array([0, 0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 8, 14, np.nan], dtype=float)
+    classes = st.classify_counts(surgeries, k=4, zero_label="none within 30 min")
+    assert classes.labels[0] == "none within 30 min" and classes.breaks[0] == 0.0
+    assert classes.codes[:3].tolist() == [0, 0, 0] and classes.codes[-1] == -1
+    assert (classes.codes[3:-1] > 0).all()
+    # Exact integer ranges that tile 1..14 with no gap or overlap, e.g. "1", "2-3", "4-5".
+    covered = []
+    for label in classes.labels[1:]:
+        low, _, high = label.partition("-")
+        covered += list(range(int(low), int(high or low) + 1))
+    assert covered == list(range(1, 15))
+    for value, code in zip(surgeries[:-1], classes.codes[:-1], strict=True):
+        assert (classes.breaks[code - 1] if code else -1) < value <= classes.breaks[code]
+    # Large counts keep rounded edges; the first class after "none" starts at 1.
+    pupils = st.classify_counts([0.0, 0.0, 812.0, 2490.0, 5650.0, 7880.0, 10825.0], k=3,
+                                unit="pupils", zero_label="none within 60 min")
+    assert pupils.labels[0] == "none within 60 min"
+    assert pupils.labels[1].startswith("1 to ") and pupils.labels[-1].endswith("10,825 pupils")
+    # Without zero_label zeros share the lowest class, as before.
+    assert st.classify_counts(surgeries, k=4).labels[0].startswith("0-")
+
+
 # ------------------------------------------------------------------------------ towns
 
 
@@ -355,6 +412,75 @@ def test_write_study_maps_errors_name_the_problem(tmp_path: Path) -> None:
     result.boundaries = None
     with pytest.raises(MissingColumnError, match="boundaries"):
         write_study_maps(result, tmp_path)
+
+
+def _coverage():
+    from types import SimpleNamespace
+
+    from transport_access.publish.coverage import compute_timetable_coverage
+
+    timetables = pd.DataFrame({
+        "name": ["tnds", "rail"], "format": ["transxchange", "cif"], "mode": ["bus", "rail"],
+        "service_day": ["2014-12-15, 2014-05-27", "2020-03-20"], "trips": [365, 22],
+        "routes": [20, 17], "stops": [420, 49]})
+    feed = SimpleNamespace(
+        routes=pd.DataFrame({"route_id": ["tnds:a", "tnds:b", "tnds:c", "tnds:d", "rail:x"],
+                             "route_short_name": ["M1", "16", "1X", "16", "SW"]}),
+        trips=pd.DataFrame({"route_id": ["tnds:a", "tnds:b", "tnds:d", "rail:x"]}),
+        stop_times=pd.DataFrame({"stop_id": ["tnds:1200A", "tnds:1200B", "tnds:1200A",
+                                             "rail:9100WEY"]}))
+    stops = pd.DataFrame({"atco_code": ["1200A", "1200B", "1200C", "1200D"]})
+    return compute_timetable_coverage(timetables, feed=feed, stops=stops,
+                                      service_date="2014-12-15")
+
+
+def test_timetable_coverage_is_computed_from_the_loaded_timetables() -> None:
+    coverage = _coverage()
+    tnds, rail = coverage.feeds
+    assert tnds.lines == ("16", "M1") and tnds.lines_not_running == ("1X",)
+    assert tnds.years == "2014" and rail.years == "2020" and coverage.trips == 387
+    assert (coverage.stops_served, coverage.stops_in_area) == (2, 4)
+    note = coverage.report_note()
+    for text in ("2 feeds with 387 trips", "Monday 15 December 2014", "lines 16 and M1",
+                 "line 1X has no trip that day", "from 2014-12-15 and 2014-05-27",
+                 "rail (CIF, 2020): 22 trains", "2 of the area's 4 NaPTAN stops (50%",
+                 "show as having no public-transport access"):
+        assert text in note, text
+    assert coverage.map_line() == (
+        "Timetables: tnds (bus, TransXChange, 2014): lines 16 and M1, 365 trips; "
+        "rail (CIF, 2020): 22 trains. Areas they miss show no public-transport access.")
+
+
+def test_opportunity_maps_and_the_timetables_line(tmp_path: Path) -> None:
+    """GP surgeries within the first threshold and secondary school places within the last
+    are mapped from the access table, with a class for none; every map that uses the
+    timetables names them, and the deprivation map does not."""
+    result = synthetic_result()
+    extra = []
+    for code, gp30, gp60, pupils in zip(CODES, [0, 1, 3, 0, 0, 7], [2, 4, 6, 1, 0, 9],
+                                        [0, 900, 2500, 5600, 0, 8000], strict=True):
+        extra += [(code, "gp", "transit", "within_30_min", gp30),
+                  (code, "gp", "transit", "within_60_min", gp60),
+                  (code, "secondary", "transit", "pupils_within_60_min", pupils),
+                  (code, "secondary", "transit", "pupils_within_30_min", pupils / 2)]
+    result.long = pd.concat([result.long, pd.DataFrame(extra, columns=result.long.columns)],
+                            ignore_index=True)
+    paths = write_study_maps(result, tmp_path, timetables=_coverage(), formats=("svg",))
+    names = [p.name for p in paths]
+    assert "gp_transit_opportunities.svg" in names
+    assert "secondary_transit_opportunities.svg" in names
+    gp = _svg_text(tmp_path / "gp_transit_opportunities.svg")
+    assert "GP surgeries within 30 minutes by public transport, weekday 07:00-10:00" in gp
+    assert "none within 30 min" in gp and "no data" not in gp
+    # LSOAs 0, 3 and 4 (1,500 + 1,800 + 1,900 of 10,500 residents) reach none.
+    assert "5,200 residents (49.5%) have none within 30 min" in gp
+    school = _svg_text(tmp_path / "secondary_transit_opportunities.svg")
+    assert "Secondary school places within 60 minutes" in school and "pupils" in school
+    line = "Timetables: tnds (bus, TransXChange, 2014)"
+    for name in ("gp_transit", "gp_transit_opportunities", "gp_walk_vs_transit",
+                 "secondary_transit"):
+        assert line in _svg_text(tmp_path / f"{name}.svg"), name
+    assert line not in _svg_text(tmp_path / "deprivation_deciles.svg")
 
 
 # ------------------------------------------------------------------------------ Dorset

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_publish_maps import CODES, synthetic_result
+from tests.test_publish_maps import CODES, _coverage, synthetic_result
 from transport_access.publish.maps import write_study_maps
 from transport_access.publish.report import write_report
 from transport_access.report import DataReport
@@ -161,6 +161,7 @@ def _isochrone_file(path: Path) -> Path:
     for school, (x, y) in (("s1", (370000.0, 90500.0)), ("s2", (373000.0, 90500.0))):
         for minutes, radius in ((15.0, 600.0), (30.0, 1200.0)):
             rows.append({"id": school, "mode": "transit", "threshold_min": minutes,
+                         "method": "straight-line estimate",
                          "geometry": Point(x, y).buffer(radius)})
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:27700").to_crs(4326)
     frame.to_file(path, driver="GeoJSON")
@@ -187,7 +188,7 @@ def test_report_in_headless_chromium(tmp_path: Path, browser: object, serve: obj
                             "change": [-4.0, 0.0, -12.0, 0.0, np.nan, 2.0]})
     path = write_report(out, study=None, data_report=report, access_result=result,
                         scenario_scores=scores, scenario_changes=changes, maps=maps,
-                        isochrones=[isochrones])
+                        isochrones=[isochrones], timetables=_coverage())
     assert path == out / "report.html"
 
     base, served = serve(out)
@@ -207,13 +208,20 @@ def test_report_in_headless_chromium(tmp_path: Path, browser: object, serve: obj
     assert "isochrones/isochrones_secondary_transit.geojson" in served or \
         (out / "isochrones" / "isochrones_secondary_transit.geojson").is_file()
 
-    # Isochrones: an overlay in the layer control, two thresholds dissolved to two outlines.
+    # The data coverage note comes first, above the key figures.
+    coverage = browser.find_element(By.ID, "data-coverage")
+    assert coverage.text.startswith("Data coverage.") and "387 trips" in coverage.text
+    assert coverage.location["y"] < browser.find_element(By.ID, "key").location["y"]
+
+    # Isochrones: an overlay in the layer control that names its method, two thresholds
+    # dissolved to two outlines, whose tooltips name the method too.
     overlay = browser.find_element(By.CSS_SELECTOR, ".leaflet-control-layers-overlays input")
-    assert "secondary transit" in browser.find_element(
+    assert "secondary transit (straight-line estimate)" in browser.find_element(
         By.CSS_SELECTOR, ".leaflet-control-layers-overlays").text
     overlay.click()
     assert len(browser.find_elements(By.CSS_SELECTOR, "#map path.leaflet-interactive")) == \
         len(CODES) + 2
+    assert "straight-line estimate" in browser.find_element(By.ID, "isochrone-method").text
     changes_text = browser.find_element(By.ID, "scenario-changes").text
     assert "new route 9" in changes_text and "GP surgery" in changes_text
     assert "Contains public sector information" in browser.find_element(By.ID,
@@ -252,8 +260,20 @@ def test_demo_report(browser: object, serve: object, request: pytest.FixtureRequ
                         re.S)
     n_lsoas = len(json.loads(payload.group(1).replace("<\\/", "</"))["lsoas"]["features"])
     base, _ = serve(report.parent)
-    _check_report(browser, f"{base}/{report.name}", n_lsoas,
-                  report.parent / "report_screenshot.png")
+    screenshot = report.parent / "report_screenshot.png"
+    _check_report(browser, f"{base}/{report.name}", n_lsoas, screenshot)
+    # The screenshot beside a report is this test's, of that very report (make demo removes
+    # the previous one when it rewrites report.html).
+    assert screenshot.stat().st_mtime >= report.stat().st_mtime
+    if (report.parent / "scenario_scores_by_destination.csv").is_file():
+        assert_changes_match_scores(report)
+    if (report.parent / "timetables.csv").is_file():
+        from selenium.webdriver.common.by import By
+
+        coverage = browser.find_element(By.ID, "data-coverage").text
+        timetables = pd.read_csv(report.parent / "timetables.csv")
+        assert f"{int(timetables['trips'].sum()):,} trips on the day" in coverage
+        assert all(f"{name} (" in coverage for name in timetables["name"])
     if target:
         return
     # The Dorset demo: 452 LSOAs, the three scenarios ranked, maps and isochrone overlays.
@@ -269,8 +289,36 @@ def test_demo_report(browser: object, serve: object, request: pytest.FixtureRequ
     assert any("gp_transit.png" in src for src in images)
     assert any("scenario_portland_link" in src for src in images)
     overlays = browser.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label")
-    assert {o.text.strip() for o in overlays} == {"secondary transit", "secondary walk",
-                                                   "post16 transit", "post16 walk"}
+    # Offline there is no street network: every overlay says it is a straight-line estimate.
+    assert {o.text.strip() for o in overlays} == {
+        f"{name} (straight-line estimate)"
+        for name in ("secondary transit", "secondary walk", "post16 transit", "post16 walk")}
+    assert "straight-line estimate" in browser.find_element(By.ID, "isochrone-method").text
+    assert any("gp_transit_opportunities.png" in src for src in images)
+
+
+def assert_changes_match_scores(report: Path) -> None:
+    """The report's "Changes by scenario" table has the figures of
+    scenario_scores_by_destination.csv written by the same run, including LSOAs gaining or
+    losing all access (the residents no longer within the maximum time)."""
+    from transport_access.publish._style import destination_name
+
+    (table,) = pd.read_html(report, attrs={"id": "scenario-changes"}, thousands=",",
+                            na_values=["–"])
+    scores = pd.read_csv(report.parent / "scenario_scores_by_destination.csv")
+    scores["Destination"] = scores["destination"].map(destination_name)
+    merged = table.merge(scores, left_on=["Scenario", "Destination"],
+                         right_on=["scenario", "Destination"], validate="one_to_one")
+    assert len(merged) == len(scores) == len(table)
+    mean = next(c for c in table.columns if c.startswith("Mean change"))
+    assert np.allclose(merged[mean], merged["mean_change_min"], atol=0.006)
+    assert np.allclose(merged["Residents gaining access within it"], merged["residents_gaining"])
+    assert np.allclose(merged["Residents losing access within it"], merged["residents_losing"])
+    assert (merged["Main threshold (min)"] == merged["main_threshold_min"]).all()
+    now = next(c for c in table.columns if c.startswith("Residents now within"))
+    lost = next(c for c in table.columns if c.startswith("Residents no longer within"))
+    assert np.allclose(merged[lost] - merged[now],
+                       merged["unreachable_scenario"] - merged["unreachable_baseline"])
 
 
 def test_report_html_loads_nothing_from_elsewhere(tmp_path: Path) -> None:
@@ -296,3 +344,51 @@ def test_report_html_loads_nothing_from_elsewhere(tmp_path: Path) -> None:
                          tiles_url="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     assert "tile.openstreetmap.org" in tiled.read_text(encoding="utf-8")
     assert "Background tiles need an internet connection" in tiled.read_text(encoding="utf-8")
+
+
+def test_scenario_changes_table_matches_the_scores(tmp_path: Path) -> None:
+    """The report's changes table and score_scenario use one set of definitions: the mean
+    counts no access as the maximum time, and LSOAs gaining or losing all access count."""
+    import copy
+    import datetime as dt
+
+    from transport_access.publish.report import main_thresholds, scenario_change_summary
+    from transport_access.scenarios.costs import ScenarioChanges
+    from transport_access.scenarios.score import rank_scenarios, score_scenario
+
+    baseline = synthetic_result()
+    scenario = copy.deepcopy(baseline)
+    # GP minutes today are GP_TRANSIT: 5, 25, 50, 100, none, 12. LSOA 2 loses all access,
+    # LSOA 4 gains it, LSOA 3 comes within 60 minutes.
+    after = [4.0, 25.0, np.nan, 55.0, 40.0, 12.0]
+    rows = (scenario.long["destination"] == "gp") & (scenario.long["mode"] == "transit")
+    scenario.long.loc[rows, "value"] = after
+    score = score_scenario(baseline, scenario,
+                           ScenarioChanges("swap", dt.date(2026, 3, 10), 60.0), baseline.lsoas)
+    population = pd.DataFrame(baseline.lsoas).set_index("lsoa_code")["population"]
+    table = scenario_change_summary(
+        score.lsoa_changes, population, measure="nearest_p50_min", max_time_min=120.0,
+        main_threshold_min=main_thresholds(rank_scenarios([score])))
+    gp = table[table["Destination"] == "GP surgery"].iloc[0]
+    expected = score.destinations.set_index("destination").loc["gp"]
+    assert gp["Mean change (min; no access counted as 120)"] == \
+        pytest.approx(expected["mean_change_min"])
+    assert gp["Main threshold (min)"] == expected["main_threshold_min"] == 60.0
+    # LSOA 3 (1,800) and LSOA 4 (1,900, none before) come within 60 min; LSOA 2 (1,700)
+    # drops out.
+    assert gp["Residents gaining access within it"] == expected["residents_gaining"] == 3700
+    assert gp["Residents losing access within it"] == expected["residents_losing"] == 1700
+    assert gp["Residents now within 120 min (none before)"] == 1900
+    assert gp["Residents no longer within 120 min"] == 1700
+    assert 1700 - 1900 == expected["unreachable_scenario"] - expected["unreachable_baseline"]
+    assert gp["Residents faster"] == 1500 + 1800 and gp["Residents slower"] == 0
+
+    # The written report shows the same figures.
+    path = write_report(tmp_path, study=None, data_report=None, access_result=baseline,
+                        scenario_scores=rank_scenarios([score]),
+                        scenario_changes=score.lsoa_changes)
+    (shown,) = pd.read_html(path, attrs={"id": "scenario-changes"}, thousands=",")
+    row = shown[shown["Destination"] == "GP surgery"].iloc[0]
+    assert row["Residents no longer within 120 min"] == 1700
+    assert row["Mean change (min; no access counted as 120)"] == \
+        pytest.approx(expected["mean_change_min"], abs=0.006)

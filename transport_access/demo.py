@@ -1,7 +1,14 @@
 """The end-to-end study run behind ``make demo``.
 
 It loads and checks every dataset of the study file and writes the data report, then the
-accessibility tables by deprivation and the comparison with DfT Journey Time Statistics.
+accessibility tables by deprivation and the comparison with DfT Journey Time Statistics, the
+scenario scores, the maps, the isochrones and ``report.html``, which opens with what the
+loaded timetables cover.
+
+``report_screenshot.png`` is not the demo's: the browser test writes it from the report
+beside it (``TRANSPORT_ACCESS_REPORT_HTML=outputs/demo/report.html pytest
+tests/test_report_browser.py``). A run that rewrites ``report.html`` removes the previous
+screenshot, so the folder never holds a picture of figures it no longer has.
 """
 
 from __future__ import annotations
@@ -88,19 +95,27 @@ def run_demo(
     return result
 
 
+#: Written by the browser test (tests/test_report_browser.py::test_demo_report with
+#: TRANSPORT_ACCESS_REPORT_HTML=outputs/demo/report.html), never by the demo itself.
+SCREENSHOT_NAME = "report_screenshot.png"
+
+
 def _publish(data: Any, result: DemoResult, out: Path) -> list[Path]:
     """Maps, isochrones of secondary schools and colleges, and the HTML report."""
+    from transport_access.publish.coverage import compute_timetable_coverage
     from transport_access.publish.isochrones import run_isochrones
     from transport_access.publish.maps import write_study_maps
     from transport_access.publish.report import write_report
 
     written: list[Path] = []
     changes = result.scenarios.lsoa_changes if result.scenarios is not None else None
+    coverage = compute_timetable_coverage(data.timetables, feed=data.feed, stops=data.stops,
+                                          service_date=data.service_date)
     maps: list[Path] = []
     if result.access is not None and result.access.boundaries is not None:
         log.info("Drawing the study maps")
         maps = write_study_maps(result.access, out / "maps", scenario_changes=changes,
-                                stops=data.stops)
+                                stops=data.stops, timetables=coverage)
         written.extend(maps)
     else:
         log.warning("No LSOA boundaries configured: the maps are skipped")
@@ -115,6 +130,13 @@ def _publish(data: Any, result: DemoResult, out: Path) -> list[Path]:
         scores = result.scenarios.ranking if result.scenarios is not None else None
         written.append(write_report(
             out, study=data.study, data_report=data.report, access_result=result.access,
-            scenario_scores=scores, scenario_changes=changes,
+            scenario_scores=scores, scenario_changes=changes, timetables=coverage,
             maps=[p for p in maps if p.suffix == ".png"], isochrones=isochrones))
+        screenshot = out / SCREENSHOT_NAME
+        if screenshot.exists():
+            # A screenshot of the previous report would show figures this run has replaced.
+            screenshot.unlink()
+            log.info("Removed %s of the previous report; the browser test writes a new one "
+                     "(TRANSPORT_ACCESS_REPORT_HTML=%s pytest tests/test_report_browser.py)",
+                     screenshot, out / "report.html")
     return written

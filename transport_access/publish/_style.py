@@ -160,10 +160,36 @@ def _palette(cmap_name: str, k: int, *, reverse: bool = False) -> tuple[str, ...
     return tuple(to_hex(cmap(p)) for p in positions)
 
 
-def _assign(values: np.ndarray, breaks: Sequence[float]) -> np.ndarray:
-    codes = np.searchsorted(np.asarray(breaks, dtype=float), values, side="left")
-    codes = np.minimum(codes, len(breaks) - 1)
-    return np.where(np.isnan(values), -1, codes).astype(int)
+def assign_classes(values: Sequence[float] | np.ndarray, breaks: Sequence[float]) -> np.ndarray:
+    """Class codes of values for fixed upper class edges, by ``mapclassify.UserDefined``.
+
+    Parameters
+    ----------
+    values : array-like of float, shape (n,)
+        Values; NaN has no class.
+    breaks : sequence of float
+        Increasing upper edges of the k classes: class i holds
+        ``breaks[i-1] < value <= breaks[i]`` (mapclassify's rule); values above the last
+        edge fall in the last class.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n,)
+        Class index ``0..k-1``; ``-1`` for NaN.
+    """
+    # mapclassify compiles numba kernels when first imported (seconds): import it here, not
+    # at module level, so importing the package stays cheap.
+    import mapclassify
+
+    values = np.asarray(values, dtype=float)
+    edges = [float(b) for b in breaks]
+    codes = np.full(values.shape, -1, dtype=int)
+    known = ~np.isnan(values)
+    if known.any() and edges:
+        found = mapclassify.UserDefined(values[known], bins=edges).yb
+        # UserDefined adds a class for values above the last edge: they belong to the last.
+        codes[known] = np.minimum(found, len(edges) - 1)
+    return codes
 
 
 def classify_minutes(
@@ -174,7 +200,8 @@ def classify_minutes(
 ) -> Classes:
     """Travel times in fixed, readable classes, with a distinct "no access" class.
 
-    Fixed classes (not quantiles) keep maps of different destinations and modes comparable.
+    Fixed classes (``mapclassify.UserDefined``, not quantiles) keep maps of different
+    destinations and modes comparable.
 
     Parameters
     ----------
@@ -197,12 +224,19 @@ def classify_minutes(
     labels += [f"{format_number(a)}-{format_number(b)} min"
                for a, b in zip(edges[:-1], edges[1:], strict=True)]
     return Classes(
-        codes=_assign(np.minimum(values, max_time_min), edges),
+        codes=assign_classes(np.minimum(values, max_time_min), edges),
         breaks=tuple(float(b) for b in edges),
         labels=tuple(labels),
         colours=_palette(SEQUENTIAL_CMAP, len(edges)),
         missing_label=f"no access within {format_number(max_time_min)} min",
     )
+
+
+#: Schemes of :func:`classify_counts` -> the mapclassify classifier that finds the edges.
+COUNT_SCHEMES = {"quantiles": "Quantiles", "fisher_jenks": "FisherJenks",
+                 "natural_breaks": "NaturalBreaks"}
+#: Counts up to this are small whole numbers (surgeries, schools): exact ranges in labels.
+_SMALL_COUNT = 100
 
 
 def classify_counts(
@@ -211,6 +245,7 @@ def classify_counts(
     k: int = 5,
     scheme: str = "quantiles",
     unit: str = "",
+    zero_label: str | None = None,
 ) -> Classes:
     """Opportunities (jobs, pupils, places) in k classes with rounded, readable edges.
 
@@ -219,47 +254,78 @@ def classify_counts(
     values : array-like of float, shape (n,)
         Counts or scores; NaN means no data.
     k : int
-        Number of classes wanted (fewer when values repeat).
-    scheme : {"quantiles", "natural_breaks"}
-        How the edges are found: quantiles (numpy, as ``mapclassify.Quantiles``) or Jenks
-        natural breaks (``mapclassify.NaturalBreaks``); edges are then rounded to two
-        significant figures and the values reassigned to them, so labels and classes agree.
+        Number of classes wanted (fewer when values repeat), not counting the zero class.
+    scheme : {"quantiles", "fisher_jenks", "natural_breaks"}
+        The mapclassify classifier that finds the edges: ``Quantiles``, ``FisherJenks``
+        (optimal Jenks breaks) or ``NaturalBreaks``. The edges are then rounded to two
+        significant figures (to whole numbers for whole-number counts) and the values
+        classed on them with ``mapclassify.UserDefined``, so labels and classes agree.
     unit : str
         Appended to labels (``"jobs"``).
+    zero_label : str, optional
+        When given and some values are exactly 0 (none reachable), they get a class of their
+        own with this label (``"none within 30 min"``), first and darkest, and the scheme
+        classes the positive values only. Counts of people and places need it: "no GP
+        surgery within 30 minutes" is the class a planner looks for.
 
     Returns
     -------
     Classes
-        Palette cividis, few = dark.
+        Palette cividis, few = dark. Labels ``"up to 3,200 jobs"``, ``"3,200 to 6,200 jobs"``
+        (upper edges included), or exact ranges (``"2-3 GP surgeries"``) for whole numbers up
+        to 100.
     """
-    if scheme not in ("quantiles", "natural_breaks"):
-        raise ValueError(f"scheme {scheme!r}: use 'quantiles' or 'natural_breaks'")
+    if scheme not in COUNT_SCHEMES:
+        raise ValueError(f"scheme {scheme!r}: use one of {sorted(COUNT_SCHEMES)}")
     values = np.asarray(values, dtype=float)
-    finite = values[np.isfinite(values)]
+    known = values[~np.isnan(values)]
+    zero_class = zero_label is not None and bool((known == 0).any()) and bool((known >= 0).all())
+    finite = known[known > 0] if zero_class else known
+    whole = bool(len(known)) and bool(np.all(known == np.round(known)))
     if len(finite) == 0:
-        edges = [0.0]
+        edges = [0.0] if not zero_class else []
     else:
         n_unique = len(np.unique(finite))
         k_used = max(1, min(k, n_unique))
-        if scheme == "natural_breaks" and n_unique > k_used:
-            # mapclassify compiles numba kernels on import (seconds): only when asked for.
+        if n_unique > k_used:
             import mapclassify
 
-            found = mapclassify.NaturalBreaks(finite, k=k_used).bins
+            classifier = getattr(mapclassify, COUNT_SCHEMES[scheme])
+            found = np.asarray(classifier(finite, k=k_used).bins, dtype=float)
         else:
-            # The same upper edges as mapclassify.Quantiles (linear interpolation).
-            found = np.quantile(finite, np.arange(1, k_used + 1) / k_used)
-        edges = sorted({_round_readable(float(b)) for b in found[:-1]})
-        edges = [e for e in edges if e < finite.max()] + [float(finite.max())]
+            found = np.unique(finite)
+        top = float(finite.max())
+        rounded = {_round_readable(float(b)) for b in found[:-1]}
+        if whole:
+            rounded = {float(np.round(e)) for e in rounded}
+        edges = [e for e in sorted(rounded) if finite.min() <= e < top] + [top]
+    if zero_class:
+        edges = [0.0, *edges]
+
     suffix = f" {unit}" if unit else ""
-    labels = [f"up to {format_number(edges[0])}{suffix}"]
-    labels += [f"{format_number(a)} to {format_number(b)}{suffix}"
-               for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    f = format_number
+    labels = []
+    small = whole and bool(len(known)) and float(known.max()) <= _SMALL_COUNT
+    for i, edge in enumerate(edges):
+        lower = edges[i - 1] if i else None
+        if zero_class and i == 0:
+            labels.append(zero_label)
+        elif small:
+            first = float(finite.min()) if lower is None else lower + 1
+            labels.append(f"{f(edge)}{suffix}" if first >= edge
+                          else f"{f(first)}-{f(edge)}{suffix}")
+        elif lower is None:
+            labels.append(f"up to {f(edge)}{suffix}")
+        elif lower == 0 and whole:
+            labels.append(f"1 to {f(edge)}{suffix}")
+        else:
+            labels.append(f"{f(lower)} to {f(edge)}{suffix}")
+    colours = _palette(OPPORTUNITY_CMAP, len(edges))
     return Classes(
-        codes=_assign(values, edges),
+        codes=assign_classes(values, edges),
         breaks=tuple(float(e) for e in edges),
         labels=tuple(labels),
-        colours=_palette(OPPORTUNITY_CMAP, len(edges)),
+        colours=colours,
         missing_label="no data",
     )
 
@@ -343,7 +409,7 @@ def classify_change(
         f"{f(s1)}-{f(s2)}{u} {up}",
         f"over {f(s2)}{u} {up}",
     ]
-    codes = _assign(values, edges)
+    codes = assign_classes(values, edges)
     if not reach:
         return Classes(
             codes=codes,
@@ -419,6 +485,6 @@ def classify_time_saved(saved_min: Sequence[float] | np.ndarray, *,
 
     cmap = colormaps[DIVERGING_CMAP]
     colours = tuple(to_hex(cmap(p)) for p in (0.5, 0.62, 0.72, 0.82, 0.91, 1.0))
-    return Classes(codes=_assign(values, edges), breaks=tuple(edges), labels=tuple(labels),
+    return Classes(codes=assign_classes(values, edges), breaks=tuple(edges), labels=tuple(labels),
                    colours=colours,
                    missing_label=f"no access within {format_number(max_time_min)} min")

@@ -6,14 +6,19 @@ What a map shows, and how:
   30-45, 45-60, 60-90, 90-120 min) so maps of different destinations and modes compare; LSOAs
   reaching nothing within the study's maximum time (120 min) get their own hatched grey
   class, "no access within 120 min";
-* **opportunities** (jobs, pupils, places within a time) in quantile or natural-breaks
-  classes (mapclassify) with edges rounded to two significant figures;
+* **opportunities** (GP surgeries, school places, jobs within a time) in quantile,
+  Fisher-Jenks or natural-breaks classes (mapclassify) with edges rounded to two significant
+  figures, and a class of its own for LSOAs reaching none; every class is assigned by
+  mapclassify (``UserDefined`` for the fixed minute and change edges);
 * **deprivation** as a thick red outline on LSOAs in IMD deciles 1-2 (the 20% most deprived
   in England), on every access map, and as a map of its own (deciles);
 * **scenario changes** (scenario minus baseline) in seven classes symmetric about zero,
   neutral at zero, improvements purple and losses orange (PuOr);
 * town labels from the data (NaPTAN localities with the most stops), a scale bar, a north
-  arrow, the attribution text, and a note when street legs are straight-line estimates.
+  arrow, the attribution text, and a note when street legs are straight-line estimates;
+* on every map that uses the timetables, a line under the subtitle naming the timetables
+  used (:mod:`transport_access.publish.coverage`): places they do not cover show no
+  public-transport access.
 
 Palettes are colour-blind safe (viridis, cividis, PuOr). Maps are drawn in British National
 Grid (EPSG:27700) for areas in Great Britain, otherwise in the area's UTM zone.
@@ -43,6 +48,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from transport_access.publish.coverage import TimetableCoverage
 
 log = get_logger(__name__)
 
@@ -283,12 +290,18 @@ def _footer(figure: Figure, *, notes: Sequence[str], attribution: str) -> None:
                 color="#333333")
 
 
-def _titles(figure: Figure, title: str, subtitle: str) -> None:
+def _titles(figure: Figure, title: str, subtitle: str, data_note: str = "") -> None:
     wrapped = textwrap.wrap(title, 95)
     figure.text(0.02, 0.975, "\n".join(wrapped), fontsize=14, fontweight="bold", va="top")
+    top = 0.975 - 0.035 * len(wrapped)
     if subtitle:
-        figure.text(0.02, 0.975 - 0.035 * len(wrapped), "\n".join(textwrap.wrap(subtitle, 150)),
-                    fontsize=9.5, va="top", color="#333333")
+        lines = textwrap.wrap(subtitle, 150)
+        figure.text(0.02, top, "\n".join(lines), fontsize=9.5, va="top", color="#333333")
+        top -= 0.021 * len(lines)
+    if data_note:
+        # Dark amber: a caveat about the data, set apart from the findings above it.
+        figure.text(0.02, top, "\n".join(textwrap.wrap(data_note, 165)), fontsize=8.5,
+                    va="top", color="#8a5a00", style="italic")
 
 
 def _save(figure: Figure, path_stem: Path, formats: Sequence[str]) -> list[Path]:
@@ -405,6 +418,7 @@ def plot_classified_map(
     attribution: str = "",
     formats: Sequence[str] = DEFAULT_FORMATS,
     show_missing: bool = True,
+    data_note: str = "",
 ) -> list[Path]:
     """Draw one LSOA choropleth from precomputed classes and write it.
 
@@ -434,6 +448,9 @@ def plot_classified_map(
     show_missing : bool
         Keep the missing class (``classes.missing_label``) in the legend even when no LSOA
         is in it, so readers of a series of maps learn it.
+    data_note : str
+        A caveat about the data, printed under the subtitle: the timetables used
+        (:meth:`transport_access.publish.coverage.TimetableCoverage.map_line`).
 
     Returns
     -------
@@ -451,7 +468,7 @@ def plot_classified_map(
     _town_labels(ax, towns, crs)
     _scale_bar(ax)
     _north_arrow(ax)
-    _titles(figure, title, subtitle)
+    _titles(figure, title, subtitle, data_note)
     _legend(ax, handles, legend_title)
     _footer(figure, notes=notes, attribution=attribution)
     return _save(figure, Path(path_stem), formats)
@@ -474,6 +491,7 @@ def plot_travel_time_map(
     notes: Sequence[str] = (),
     attribution: str = "",
     formats: Sequence[str] = DEFAULT_FORMATS,
+    data_note: str = "",
 ) -> list[Path]:
     """Minutes to the nearest destination per LSOA, in fixed classes with a no-access class.
 
@@ -489,7 +507,7 @@ def plot_travel_time_map(
         e.g. "Minutes to the nearest GP surgery by public transport".
     max_time_min : float
         The routing cut-off, minutes (the no-access class's label).
-    imd_decile, towns, notes, attribution, formats
+    imd_decile, towns, notes, attribution, formats, data_note
         As :func:`plot_classified_map`.
 
     Returns
@@ -502,7 +520,7 @@ def plot_travel_time_map(
         boundaries, travel_time_min, classes, path_stem, title=title, subtitle=subtitle,
         legend_title="Travel time (minutes, median over the departure window)",
         imd_decile=imd_decile, towns=towns, notes=notes, attribution=attribution,
-        formats=formats)
+        formats=formats, data_note=data_note)
 
 
 def plot_opportunity_map(
@@ -513,6 +531,8 @@ def plot_opportunity_map(
     title: str,
     unit: str,
     subtitle: str = "",
+    legend_title: str | None = None,
+    zero_label: str | None = None,
     scheme: str = "quantiles",
     k: int = 5,
     imd_decile: pd.Series | None = None,
@@ -520,6 +540,7 @@ def plot_opportunity_map(
     notes: Sequence[str] = (),
     attribution: str = "",
     formats: Sequence[str] = DEFAULT_FORMATS,
+    data_note: str = "",
 ) -> list[Path]:
     """Opportunities reachable per LSOA (jobs, pupils, places) in k rounded classes.
 
@@ -532,12 +553,17 @@ def plot_opportunity_map(
     path_stem : path-like
         Output path without suffix.
     title, unit, subtitle : str
-        Plain English; ``unit`` labels the legend (``"jobs"``).
-    scheme : {"quantiles", "natural_breaks"}
-        mapclassify scheme.
+        Plain English; ``unit`` labels the classes (``"jobs"``; ``""`` for none).
+    legend_title : str, optional
+        Defaults to "{Unit} reachable".
+    zero_label : str, optional
+        Label of a class of its own for LSOAs reaching none (``"none within 30 min"``);
+        without it zeros share the lowest class.
+    scheme : {"quantiles", "fisher_jenks", "natural_breaks"}
+        The mapclassify classifier (:func:`~transport_access.publish._style.classify_counts`).
     k : int
-        Number of classes.
-    imd_decile, towns, notes, attribution, formats
+        Number of classes, besides the zero class.
+    imd_decile, towns, notes, attribution, formats, data_note
         As :func:`plot_classified_map`.
 
     Returns
@@ -545,12 +571,15 @@ def plot_opportunity_map(
     list of pathlib.Path
     """
     classes = st.classify_counts(_codes_for(boundaries, opportunities), k=k, scheme=scheme,
-                                 unit=unit)
+                                 unit=unit, zero_label=zero_label)
+    if legend_title is None:
+        legend_title = f"{unit[:1].upper()}{unit[1:]} reachable" if unit else ""
+    # Zero is a count with a class of its own, not missing data: "no data" is only for LSOAs
+    # without a value, so it stays out of the legend unless one is drawn.
     return plot_classified_map(
         boundaries, opportunities, classes, path_stem, title=title, subtitle=subtitle,
-        legend_title=f"{unit[:1].upper()}{unit[1:]} reachable" if unit else "",
-        imd_decile=imd_decile, towns=towns, notes=notes, attribution=attribution,
-        formats=formats)
+        legend_title=legend_title, imd_decile=imd_decile, towns=towns, notes=notes,
+        attribution=attribution, formats=formats, show_missing=False, data_note=data_note)
 
 
 def plot_difference_map(
@@ -571,6 +600,7 @@ def plot_difference_map(
     notes: Sequence[str] = (),
     attribution: str = "",
     formats: Sequence[str] = DEFAULT_FORMATS,
+    data_note: str = "",
 ) -> list[Path]:
     """Scenario minus baseline per LSOA on a diverging palette centred on zero.
 
@@ -597,7 +627,7 @@ def plot_difference_map(
         ends of the scale; the minute classes are fitted to the other LSOAs.
     max_time_min : float
         The routing's maximum journey time (for those two classes' labels).
-    imd_decile, towns, notes, attribution, formats
+    imd_decile, towns, notes, attribution, formats, data_note
         As :func:`plot_classified_map`.
 
     Returns
@@ -619,7 +649,7 @@ def plot_difference_map(
     return plot_classified_map(
         boundaries, change, classes, path_stem, title=title, subtitle=subtitle,
         legend_title=legend_title, imd_decile=imd_decile, towns=towns, notes=notes,
-        attribution=attribution, formats=formats)
+        attribution=attribution, formats=formats, data_note=data_note)
 
 
 def plot_deprivation_map(
@@ -655,7 +685,7 @@ def plot_deprivation_map(
     edges = tuple(float(d) for d in range(1, 11))
     labels = ["1 (most deprived)", *[str(d) for d in range(2, 10)], "10 (least deprived)"]
     classes = st.Classes(
-        codes=st._assign(deciles, edges), breaks=edges, labels=tuple(labels),
+        codes=st.assign_classes(deciles, edges), breaks=edges, labels=tuple(labels),
         colours=st._palette(st.DECILE_CMAP, 10), missing_label="no IMD decile")
     return plot_classified_map(
         boundaries, imd_decile, classes, path_stem, title=title, subtitle=subtitle,
@@ -697,6 +727,38 @@ def _notes(result: Any, mode: str | None = None) -> list[str]:
     return notes
 
 
+#: Opportunity maps: destination, measure stem (``{stem}{t}_min``), which of the study's
+#: thresholds (``min``: the first, ``max``: the last), unit of the class labels, what the
+#: legend counts, and what the subtitle says is counted.
+OPPORTUNITY_MAPS = (
+    ("gp", "within_", min, "", "GP surgeries",
+     "Sites of GP practices and branch surgeries (NHS ODS)"),
+    ("secondary", "pupils_within_", max, "pupils", "Secondary school places",
+     "Pupils on roll (DfE GIAS) at the secondary and all-through schools"),
+    ("jobs", "jobs_within_", min, "jobs", "Jobs", "Employee jobs (BRES)"),
+)
+
+
+def _threshold_measure(result: Any, destination: str, stem: str,
+                       pick: Any) -> tuple[str, float] | None:
+    """``("within_30_min", 30.0)``: the transit measure ``{stem}{t}_min`` whose t ``pick``
+    (min or max) chooses among those the result has; None without one."""
+    rows = result.long[(result.long["destination"] == destination)
+                       & (result.long["mode"] == "transit")]
+    found = {}
+    for measure in map(str, rows["measure"].unique()):
+        if not (measure.startswith(stem) and measure.endswith("_min")):
+            continue
+        try:
+            found[float(measure.removeprefix(stem).removesuffix("_min"))] = measure
+        except ValueError:  # another measure with the same stem, e.g. "within_reach_min"
+            continue
+    if not found:
+        return None
+    minutes = pick(found)
+    return found[minutes], minutes
+
+
 def write_study_maps(
     result: Any,
     out_dir: str | os.PathLike[str],
@@ -704,14 +766,17 @@ def write_study_maps(
     scenario_changes: pd.DataFrame | None = None,
     stops: pd.DataFrame | None = None,
     towns: pd.DataFrame | None = None,
+    timetables: TimetableCoverage | None = None,
     formats: Sequence[str] = DEFAULT_FORMATS,
 ) -> list[Path]:
     """Write the standard set of maps of a study.
 
     Maps (each as ``{name}.png`` and ``{name}.svg``), when their measures exist:
     ``gp_transit``, ``secondary_transit``, ``post16_transit``, ``primary_transit`` (minutes
-    to the nearest, by public transport), ``jobs_transit_opportunities`` (jobs within the
-    first threshold), ``gp_walk_vs_transit`` (walk and public transport side by side is
+    to the nearest, by public transport), ``{destination}_transit_opportunities`` for the
+    destinations of :data:`OPPORTUNITY_MAPS` (GP surgeries within the first threshold,
+    secondary school places within the last, jobs within the first),
+    ``gp_walk_vs_transit`` (walk and public transport side by side is
     avoided: a difference map "minutes saved by public transport over walking"),
     ``deprivation_deciles`` and, per scenario and destination with a travel-time change,
     ``scenario_{scenario}_{destination}``.
@@ -732,6 +797,10 @@ def write_study_maps(
         NaPTAN stops, for town labels (:func:`derive_town_labels`).
     towns : pandas.DataFrame, optional
         Town labels (``name``, ``lon``, ``lat``), instead of deriving them from ``stops``.
+    timetables : TimetableCoverage, optional
+        The timetables used
+        (:func:`transport_access.publish.coverage.compute_timetable_coverage`): every map
+        that depends on them names them under its subtitle.
     formats : sequence of str
         File formats.
 
@@ -763,6 +832,8 @@ def write_study_maps(
     measure = f"nearest_p{percentile}_min"
     common = {"imd_decile": imd, "towns": towns, "attribution": result.attribution,
               "formats": formats}
+    # Every map but deprivation depends on the timetables: each says which were used.
+    timetable_note = {"data_note": timetables.map_line()} if timetables is not None else {}
     written: list[Path] = []
 
     destinations = list(pd.unique(result.long["destination"]))
@@ -776,22 +847,24 @@ def write_study_maps(
             boundaries, values, out / f"{destination}_transit",
             title=access_map_title(destination, "transit", window),
             subtitle=_subtitle(values, lsoas, max_time),
-            max_time_min=max_time, notes=_notes(result, "transit"), **common)
+            max_time_min=max_time, notes=_notes(result, "transit"), **common, **timetable_note)
 
-    if "jobs" in destinations:
-        jobs = result.long[(result.long["destination"] == "jobs")
-                           & (result.long["mode"] == "transit")]
-        within = sorted(m for m in jobs["measure"].unique()
-                        if m.startswith("jobs_within_") and m.endswith("_min"))
-        if within:
-            minutes = within[0].removeprefix("jobs_within_").removesuffix("_min")
-            values = _series(result, "jobs", "transit", within[0])
-            written += plot_opportunity_map(
-                boundaries, values, out / "jobs_transit_opportunities",
-                title=f"Jobs reachable within {minutes} minutes by public transport"
-                      + (f", {window}" if window else ""),
-                unit="jobs", subtitle="Employee jobs (BRES) reachable by the median journey.",
-                notes=_notes(result, "transit"), **common)
+    for destination, stem, pick, unit, legend, counted in OPPORTUNITY_MAPS:
+        found = _threshold_measure(result, destination, stem, pick)
+        if found is None:
+            continue
+        within, minutes = found
+        values = _series(result, destination, "transit", within)
+        limit = st.format_number(minutes)
+        written += plot_opportunity_map(
+            boundaries, values, out / f"{destination}_transit_opportunities",
+            title=f"{legend} within {limit} minutes by public transport"
+                  + (f", {window}" if window else ""),
+            unit=unit, legend_title=f"{legend} within {limit} min (median journey)",
+            zero_label=f"none within {limit} min",
+            subtitle=f"{counted} reached by the median journey. "
+                     + _none_subtitle(values, lsoas, f"none within {limit} min"),
+            notes=_notes(result, "transit"), **common, **timetable_note)
 
     walk = _series(result, "gp", "walk", measure)
     transit = _series(result, "gp", "transit", measure)
@@ -809,7 +882,7 @@ def write_study_maps(
             subtitle="Purple: the bus or train is faster than walking all the way there. "
                      "Pale: walking is as fast (no useful service).",
             legend_title="Time saved by public transport compared with walking all the way",
-            notes=_notes(result, "walk"), **common)
+            notes=_notes(result, "walk"), **common, **timetable_note)
 
     if imd is not None:
         written += plot_deprivation_map(boundaries, imd, out / "deprivation_deciles",
@@ -818,23 +891,40 @@ def write_study_maps(
 
     if scenario_changes is not None and len(scenario_changes):
         written += _scenario_maps(result, scenario_changes, out, measure=measure,
-                                  window=window, max_time=max_time, common=common)
+                                  window=window, max_time=max_time,
+                                  common={**common, **timetable_note})
     return written
+
+
+def _residents(values: pd.Series, lsoas: pd.DataFrame) -> pd.Series | None:
+    """Residents of each LSOA of ``values`` (same index); None without a population."""
+    if "population" not in lsoas.columns:
+        return None
+    population = lsoas.set_index("lsoa_code")["population"].reindex(values.index)
+    return population if float(population.sum()) > 0 else None
 
 
 def _subtitle(values: pd.Series, lsoas: pd.DataFrame, max_time_min: float) -> str:
     """A one-line summary a planner can quote: residents beyond an hour, and with no access."""
-    if "population" not in lsoas.columns:
+    population = _residents(values, lsoas)
+    if population is None:
         return ""
-    population = lsoas.set_index("lsoa_code")["population"].reindex(values.index)
     total = float(population.sum())
-    if total <= 0:
-        return ""
     none = float(population[values.isna()].sum())
     over_hour = float(population[values > 60].sum())
     return (f"{over_hour / total:.0%} of residents need over an hour; "
             f"{none:,.0f} residents ({none / total:.1%}) have no access within "
             f"{st.format_number(max_time_min)} min.")
+
+
+def _none_subtitle(values: pd.Series, lsoas: pd.DataFrame, what: str) -> str:
+    """``"108,572 residents (14.3%) have none within 30 min."``: the residents of LSOAs whose
+    count is zero."""
+    population = _residents(values, lsoas)
+    if population is None:
+        return ""
+    none = float(population[values == 0].sum())
+    return f"{none:,.0f} residents ({none / population.sum():.1%}) have {what}."
 
 
 def _scenario_maps(result: Any, changes: pd.DataFrame, out: Path, *, measure: str,

@@ -13,7 +13,9 @@ shared drive or e-mail attachment with no internet connection:
   as the static maps, with a selector for the measure and a tooltip giving each LSOA's
   measures, IMD decile and population; deprived LSOAs (IMD deciles 1-2) are outlined in red.
 
-Sections: key figures; interactive map; static maps; access by IMD quintile; the gap between
+Sections: the data coverage of the timetables (when given: which feeds, lines, trips and
+days were loaded, and a warning that places they miss show no public-transport access); key
+figures; interactive map; static maps; access by IMD quintile; the gap between
 the most and least deprived quintiles; access deserts; scenario ranking and changes (when
 given); isochrones (when given); the data report; notes and known limitations; data
 provenance and attribution; generation date and package version.
@@ -47,6 +49,7 @@ import pandas as pd
 
 from transport_access._log import get_logger
 from transport_access.publish import _style as st
+from transport_access.publish.coverage import TimetableCoverage, compute_timetable_coverage
 
 log = get_logger(__name__)
 
@@ -90,6 +93,8 @@ vertical-align:middle}
 figure{margin:1rem 0 2rem}figure img{max-width:100%;border:1px solid #ddd}
 figcaption{font-size:.9rem;color:#444}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.4rem .8rem;margin:.6rem 0}
+.coverage{background:#fdecea;border:2px solid #b3261e;border-left-width:8px;padding:.6rem 1rem;
+margin:.8rem 0;font-size:1.02rem}
 .small{font-size:.8rem;color:#555}
 """
 
@@ -147,10 +152,11 @@ _MAP_JS = """
   if (data.isochrones.length) {
     var overlays = {};
     data.isochrones.forEach(function(iso){
-      overlays[iso.name] = L.geoJSON(iso.geojson, {interactive: true, style: function(f){
+      overlays[iso.label] = L.geoJSON(iso.geojson, {interactive: true, style: function(f){
         return {color: f.properties.colour, weight: 2, fill: false}; },
         onEachFeature: function(f, l){ l.bindTooltip(iso.name + ': within ' +
-          f.properties.threshold_min + ' min'); }});
+          f.properties.threshold_min + ' min' + (iso.method ? ' (' + iso.method + ')' : ''));
+        }});
     });
     L.control.layers(null, overlays, {collapsed: false}).addTo(map);
   }
@@ -335,31 +341,112 @@ def _readable_scores(scores: pd.DataFrame | None) -> pd.DataFrame | None:
     return scores
 
 
-def _scenario_summary(changes: pd.DataFrame, population: pd.Series,
-                      measure: str) -> pd.DataFrame | None:
+def main_thresholds(scores: pd.DataFrame | None) -> dict[tuple[str, str], float]:
+    """(scenario, destination) -> main threshold, minutes, from ``scenario_scores.csv``'s
+    ``main_thresholds_min`` (``"gp 60; post16 60; primary 30"``); empty without it."""
+    if scores is None or "main_thresholds_min" not in scores.columns:
+        return {}
+    out = {}
+    for scenario, text in zip(scores["scenario"], scores["main_thresholds_min"], strict=True):
+        for item in str(text).split(";"):
+            destination, _, minutes = item.strip().rpartition(" ")
+            try:
+                out[(str(scenario), destination)] = float(minutes)
+            except ValueError:
+                continue
+    return out
+
+
+def scenario_change_summary(
+    changes: pd.DataFrame,
+    population: pd.Series,
+    *,
+    measure: str,
+    max_time_min: float,
+    main_threshold_min: dict[tuple[str, str], float] | None = None,
+) -> pd.DataFrame | None:
+    """Per scenario and destination: what the report's "Changes" table shows.
+
+    The definitions are those of :mod:`transport_access.scenarios.score`, so the figures
+    equal ``scenario_scores_by_destination.csv``: the mean counts an LSOA reaching no
+    destination within ``max_time_min`` as ``max_time_min`` (so LSOAs gaining or losing all
+    access are in it), and gains and losses within the main threshold compare
+    ``minutes <= threshold`` before and after.
+
+    Parameters
+    ----------
+    changes : pandas.DataFrame
+        ``scenario_lsoa_changes.csv``: ``lsoa_code``, ``scenario``, ``destination``,
+        ``measure``, ``change`` and, for everything but the faster/slower counts,
+        ``baseline_value`` and ``scenario_value`` (minutes, NaN = none within the maximum).
+    population : pandas.Series
+        Residents by ``lsoa_code``.
+    measure : str
+        The minutes measure (``nearest_p50_min``).
+    max_time_min : float
+        The routing's maximum journey time, minutes.
+    main_threshold_min : dict, optional
+        (scenario, destination) -> main threshold, minutes (:func:`main_thresholds`).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One row per scenario and destination: ``Scenario``, ``Destination``, mean change
+        (minutes, population-weighted), residents faster and slower by over 0.5 min (reaching
+        one before and after), the main threshold and residents gaining and losing access
+        within it, residents now within ``max_time_min`` (none before) and no longer within
+        it. None when ``changes`` has no row of ``measure``.
+    """
     needed = {"lsoa_code", "scenario", "destination", "measure", "change"}
     if not needed <= set(changes.columns):
         log.warning("report: scenario changes lack columns %s; not summarised",
                     sorted(needed - set(changes.columns)))
         return None
     rows = changes[changes["measure"] == measure]
+    if "mode" in rows.columns:
+        rows = rows[rows["mode"] == "transit"]
     if rows.empty:
         return None
+    with_values = {"baseline_value", "scenario_value"} <= set(rows.columns)
+    limit = st.format_number(max_time_min)
+    mean_header = f"Mean change (min; no access counted as {limit})"
     out = []
     for (scenario, destination), group in rows.groupby(["scenario", "destination"], sort=False):
-        change = group.set_index("lsoa_code")["change"].astype(float)
-        weight = population.reindex(change.index).fillna(0.0)
-        known = change.notna()
-        out.append({
-            "Scenario": scenario, "Destination": st.destination_name(str(destination)),
-            "Mean change (min, population-weighted)":
-                float(np.average(change[known], weights=weight[known]))
-                if float(weight[known].sum()) > 0 else float("nan"),
-            "LSOAs faster": int((change < -0.5).sum()),
-            "LSOAs slower": int((change > 0.5).sum()),
-            "Residents slower": float(weight[change > 0.5].sum()),
-        })
+        group = group.set_index("lsoa_code")
+        weight = population.reindex(group.index).fillna(0.0).to_numpy(float)
+        change = group["change"].to_numpy(float)
+        row: dict[str, Any] = {"Scenario": scenario,
+                               "Destination": st.destination_name(str(destination))}
+        if with_values:
+            before = group["baseline_value"].to_numpy(float)
+            after = group["scenario_value"].to_numpy(float)
+            capped = [np.where(np.isnan(v), max_time_min, np.minimum(v, max_time_min))
+                      for v in (before, after)]
+            row[mean_header] = _weighted_mean(capped[1] - capped[0], weight)
+        else:
+            known = ~np.isnan(change)
+            row[mean_header] = _weighted_mean(change[known], weight[known])
+        row["Residents faster"] = weight[change < -0.5].sum()
+        row["Residents slower"] = weight[change > 0.5].sum()
+        main = (main_threshold_min or {}).get((str(scenario), str(destination)))
+        if with_values and main is not None:
+            has_before = np.nan_to_num(before, nan=np.inf) <= main
+            has_after = np.nan_to_num(after, nan=np.inf) <= main
+            row["Main threshold (min)"] = main
+            row["Residents gaining access within it"] = weight[has_after & ~has_before].sum()
+            row["Residents losing access within it"] = weight[has_before & ~has_after].sum()
+        if with_values:
+            row[f"Residents now within {limit} min (none before)"] = \
+                weight[np.isnan(before) & ~np.isnan(after)].sum()
+            row[f"Residents no longer within {limit} min"] = \
+                weight[~np.isnan(before) & np.isnan(after)].sum()
+        out.append(row)
     return pd.DataFrame(out)
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    total = float(weights.sum())
+    return float((values * weights).sum() / total) if total > 0 else float("nan")
 
 
 # ------------------------------------------------------------------------------ map data
@@ -461,9 +548,19 @@ def _isochrone_layers(frames: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]
         features = [{"type": "Feature", "geometry": shapely.geometry.mapping(g),
                      "properties": {"threshold_min": float(t), "colour": c}}
                     for g, t, c in zip(geometry, thresholds, colours, strict=True)]
-        layers.append({"name": name,
+        method = isochrone_method(frame)
+        layers.append({"name": name, "method": method,
+                       "label": f"{name} ({method})" if method else name,
                        "geojson": {"type": "FeatureCollection", "features": features}})
     return layers
+
+
+def isochrone_method(frame: Any) -> str:
+    """How isochrones were drawn, from their ``method`` column: ``"straight-line estimate"``,
+    ``"street network"``, both joined by " and ", or ``""`` when not recorded."""
+    if "method" not in getattr(frame, "columns", ()):
+        return ""
+    return " and ".join(sorted(str(m) for m in pd.unique(frame["method"].dropna())))
 
 
 def _map_payload(result: Any, *, tiles_url: str | None, tiles_attribution: str,
@@ -525,10 +622,16 @@ def _caption(href: str) -> str:
         destination = stem.removesuffix("_transit")
         return (f"Minutes to the nearest {st.destination_name(destination)} by public "
                 "transport.")
+    if stem.endswith("_transit_opportunities"):
+        from transport_access.publish.maps import OPPORTUNITY_MAPS
+
+        destination = stem.removesuffix("_transit_opportunities")
+        what = {d: legend for d, *_, legend, _ in OPPORTUNITY_MAPS}.get(
+            destination, st.destination_name(destination).capitalize())
+        return f"{what} reachable by public transport."
     names = {"gp_walk_vs_transit": "Minutes saved by public transport over walking, to the "
                                    "nearest GP surgery.",
-             "deprivation_deciles": "Index of Multiple Deprivation 2019 deciles.",
-             "jobs_transit_opportunities": "Jobs reachable by public transport."}
+             "deprivation_deciles": "Index of Multiple Deprivation 2019 deciles."}
     if stem in names:
         return names[stem]
     return stem.replace("_", " ").capitalize() + "."
@@ -540,7 +643,9 @@ def _isochrone_section(isochrones: Any, out: Path) -> tuple[list[tuple[str, Any]
 
     if isinstance(isochrones, gpd.GeoDataFrame):
         return [("Isochrones", isochrones)], ("<p>Isochrones are an overlay of the "
-                                              "interactive map (layer control).</p>")
+                                              "interactive map (layer control).</p>"
+                                              + _isochrone_method_text({"Isochrones":
+                                                                        isochrones}))
     overlays: list[tuple[str, Any]] = []
     images = _relative_images([p for p in isochrones if Path(p).suffix.lower() in
                                (".png", ".svg", ".jpg")], out, "isochrones")
@@ -569,9 +674,24 @@ def _isochrone_section(isochrones: Any, out: Path) -> tuple[list[tuple[str, Any]
     if seen:
         body += ("<p>The areas within each time of the nearest destination are overlays of "
                  "the interactive map (tick them in its layer control).</p>")
+        body += _isochrone_method_text(seen)
     if links:
         body += "<p>Files (open in QGIS):</p><ul>" + "".join(links) + "</ul>"
     return list(seen.items()), body or "<p>No isochrones.</p>"
+
+
+def _isochrone_method_text(frames: dict[str, Any]) -> str:
+    """A paragraph saying how each set of isochrones was drawn, warning of straight lines."""
+    methods = {name: isochrone_method(frame) for name, frame in frames.items()}
+    listed = "; ".join(f"{name}: {method or 'method not recorded'}"
+                       for name, method in methods.items())
+    text = f'<p id="isochrone-method">How they were drawn: {html.escape(listed)}.'
+    if any("straight" in m for m in methods.values()):
+        text += (" A straight-line estimate has no street network: walking is a straight "
+                 "line times the circuity factor, so the areas are circles around stops and "
+                 "destinations and overstate what can be reached across rivers, harbours, "
+                 "railways and private land.")
+    return text + "</p>"
 
 
 def _section(title: str, body: str, section_id: str) -> str:
@@ -592,6 +712,7 @@ def write_report(
     scenario_changes: pd.DataFrame | None = None,
     maps: Sequence[str | os.PathLike[str]] = (),
     isochrones: Sequence[str | os.PathLike[str]] | None = None,
+    timetables: TimetableCoverage | pd.DataFrame | None = None,
     tiles_url: str | None = None,
     tiles_attribution: str = "Map data © OpenStreetMap contributors",
     title: str | None = None,
@@ -622,7 +743,13 @@ def write_report(
         Isochrones (:func:`transport_access.publish.isochrones.run_isochrones` paths or a
         :func:`~transport_access.publish.isochrones.compute_isochrones` table): GeoJSON and
         GeoPackage files become overlays of the interactive map (dissolved per
-        ``threshold_min``) and are linked; images are shown.
+        ``threshold_min``) and are linked; images are shown. Their ``method`` (street network
+        or straight-line estimate) is shown in the layer control, the tooltips and the text.
+    timetables : TimetableCoverage or pandas.DataFrame, optional
+        The timetables the run used
+        (:func:`transport_access.publish.coverage.compute_timetable_coverage`, or the
+        ``timetables.csv`` table it is computed from): the report opens with what they cover
+        and warns that places they do not cover show no public-transport access.
     tiles_url : str, optional
         A tile URL template (``https://tile.openstreetmap.org/{z}/{x}/{y}.png``) for a
         background; needs internet. None (default): no background, fully offline.
@@ -663,6 +790,12 @@ def write_report(
     meta.append(f"Street model: {parameters.get('street_model', 'unknown')}.")
     parts.append(f'<header><h1 id="report-title">{html.escape(title)}</h1>'
                  f'<p class="meta">{html.escape(" ".join(meta))}</p></header>')
+    if timetables is not None:
+        if isinstance(timetables, pd.DataFrame):
+            timetables = compute_timetable_coverage(timetables,
+                                                    service_date=parameters.get("service_date"))
+        parts.append('<p class="coverage" id="data-coverage"><strong>Data coverage.</strong> '
+                     f"{html.escape(timetables.report_note())}</p>")
     for note in result.notes:
         parts.append(f'<p class="note">{html.escape(note)}</p>')
 
@@ -715,9 +848,21 @@ def write_report(
                 "<code>scenario_scores.csv</code>.</p>") + \
             _table(scores, "scenario-ranking", empty="No scenario scores.", digits=2)
         if scenario_changes is not None:
-            body += "<h3>Changes by scenario and destination</h3>" + _table(
-                _scenario_summary(scenario_changes, population, measure), "scenario-changes",
-                empty="No travel-time changes.")
+            limit = st.format_number(max_time)
+            body += (
+                "<h3>Changes by scenario and destination</h3>"
+                f"<p>Minutes to the nearest destination by public transport. As in "
+                "<code>scenario_scores_by_destination.csv</code>, the mean is over all "
+                f"residents and counts a neighbourhood with no destination within {limit} "
+                "minutes as " + limit + " minutes, so neighbourhoods gaining or losing all "
+                "access are in it; they are also counted in the last two columns. Faster and "
+                "slower: by over half a minute, among neighbourhoods reaching one before and "
+                "after. Gaining or losing access within the main threshold: reaching one "
+                "within that many minutes in the scenario but not today, or the reverse.</p>"
+                + _table(scenario_change_summary(
+                    scenario_changes, population, measure=measure, max_time_min=max_time,
+                    main_threshold_min=main_thresholds(scenario_scores)),
+                    "scenario-changes", empty="No travel-time changes.", digits=2))
         parts.append(_section("Scenarios", body, "scenarios"))
 
     overlays: list[tuple[str, Any]] = []
