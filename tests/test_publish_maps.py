@@ -368,9 +368,9 @@ def test_write_study_maps_writes_the_set(tmp_path: Path) -> None:
     assert all(p.stat().st_size > 10_000 for p in paths)
     gp = _svg_text(tmp_path / "gp_transit.svg")
     assert "Minutes to the nearest GP surgery by public transport, weekday 07:00-10:00" in gp
-    # 1,900 of 10,500 residents have no access; 1,800 (LSOA 3: 100 min) need over an hour.
-    assert "17% of residents need over an hour" in gp
-    assert "1,900 residents (18.1%) have no access within 120 min" in gp
+    # 1,900 of 10,500 residents have no access and 1,800 (LSOA 3: 100 min) need over an hour.
+    assert "35% of residents need over an hour, including the 1,900 residents (18.1%) with no " \
+        "access within 120 min" in gp
     assert "straight lines" in gp and "Open Government" in gp
     assert "Bigtown" in gp  # town label inside the study area; Smallton is outside it
     assert "Smallton" not in gp

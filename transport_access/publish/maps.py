@@ -905,15 +905,16 @@ def _residents(values: pd.Series, lsoas: pd.DataFrame) -> pd.Series | None:
 
 
 def _subtitle(values: pd.Series, lsoas: pd.DataFrame, max_time_min: float) -> str:
-    """A one-line summary a planner can quote: residents beyond an hour, and with no access."""
+    """A one-line summary a planner can quote: residents beyond an hour (with no access
+    counted among them, as in the report's key figures), and with no access."""
     population = _residents(values, lsoas)
     if population is None:
         return ""
     total = float(population.sum())
     none = float(population[values.isna()].sum())
-    over_hour = float(population[values > 60].sum())
-    return (f"{over_hour / total:.0%} of residents need over an hour; "
-            f"{none:,.0f} residents ({none / total:.1%}) have no access within "
+    over_hour = float(population[(values > 60) | values.isna()].sum())
+    return (f"{over_hour / total:.0%} of residents need over an hour, including the "
+            f"{none:,.0f} residents ({none / total:.1%}) with no access within "
             f"{st.format_number(max_time_min)} min.")
 
 
