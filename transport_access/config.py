@@ -225,6 +225,11 @@ class Routing(_Model):
     board_slack_s: int = Field(60, ge=0, le=1800)
     max_rides: int = Field(4, ge=1, le=10)
     max_time_min: int = Field(120, ge=1, le=600)
+    walk_only_max_min: float | None = Field(
+        None, gt=0, le=600,
+        description="longest walk-all-the-way alternative of a public-transport journey in "
+                    "access and scenario runs, minutes; modes.max_walk_min when unset (set "
+                    "max_time_min for DfT JTS 'PT/walk' times)")
     engine: Literal["embedded", "r5"] = "embedded"
 
 
@@ -232,11 +237,6 @@ class DestinationSet(_Model):
     """A destination type: which loaded rows count, and their capacity."""
 
     source: Literal["schools", "gp", "jobs", "points"]
-    walk_only_max_min: float | None = Field(
-        None, gt=0, le=600,
-        description="longest walk-all-the-way alternative of a public-transport journey in "
-                    "access and scenario runs, minutes; modes.max_walk_min when unset (set "
-                    "max_time_min for DfT JTS 'PT/walk' times)")
     categories: list[str] = Field(default_factory=list, description="categories kept (schools)")
     include_sixth_forms: bool = Field(
         False, description="schools: also every school with a sixth form (post-16 sets)")
