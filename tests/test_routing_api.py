@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -184,11 +185,15 @@ def test_r5_engine_explains_what_is_missing(line_network):
 
 
 def test_r5_agrees_with_the_embedded_engine_where_available(shared_data: Path):
-    from transport_access.routing.r5 import r5_status
+    import os
+
+    from transport_access.routing.r5 import CLASSPATH_ENV, r5_status
 
     ok, reason = r5_status()
     if not ok:
         pytest.skip(f"R5 unavailable: {reason}")
+    if not os.environ.get(CLASSPATH_ENV):
+        pytest.skip(f"no R5 jar in {CLASSPATH_ENV}: r5py would download one (needs the internet)")
     poa = shared_data / "porto-alegre"
     network = api.build_transport_network(osm=poa / "poa_osm.pbf", gtfs=[poa / "poa_eptc.zip"])
     cells = pd.read_csv(poa / "poa_hexgrid.csv", dtype={"id": str}).head(20)
@@ -201,11 +206,73 @@ def test_r5_agrees_with_the_embedded_engine_where_available(shared_data: Path):
     assert (both["travel_time_p50"] - both["travel_time_p50_r5"]).abs().median() < 5
 
 
+def _pretend_r5(monkeypatch: pytest.MonkeyPatch, *, r5py: bool = True, java: int | None = 21,
+                jar: str | None = None) -> None:
+    """Make r5_status see r5py, a Java version and a jar path as given, without either."""
+    import importlib.util
+
+    from transport_access.routing import r5
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: (object() if r5py else None) if name == "r5py"
+                        else find_spec(name, *a))
+    monkeypatch.setattr(r5, "_java_major_version",
+                        lambda: (java, "/opt/java/bin/java" if java else "no java on PATH"))
+    if jar is None:
+        monkeypatch.delenv(r5.CLASSPATH_ENV, raising=False)
+    else:
+        monkeypatch.setenv(r5.CLASSPATH_ENV, jar)
+
+
+def test_r5_without_a_jar_path_lets_r5py_download_it(monkeypatch, caplog):
+    from transport_access.routing.r5 import r5_status
+
+    _pretend_r5(monkeypatch)
+    assert r5_status() == (True, "")
+    assert "r5py will download it on first use, which needs the internet" in caplog.text
+
+
+def test_r5_still_needs_r5py_java_21_and_an_existing_jar(monkeypatch, tmp_path: Path):
+    from transport_access.routing.r5 import r5_status
+
+    _pretend_r5(monkeypatch, r5py=False)
+    assert r5_status() == (False, 'r5py is not installed (pip install "transport-access[r5]")')
+    _pretend_r5(monkeypatch, java=17)
+    ok, reason = r5_status()
+    assert not ok and "Java 17 found at /opt/java/bin/java; R5 needs Java 21" in reason
+    _pretend_r5(monkeypatch, java=None)
+    ok, reason = r5_status()
+    assert not ok and "no Java runtime found" in reason
+    _pretend_r5(monkeypatch, jar=str(tmp_path / "r5-all.jar"))
+    ok, reason = r5_status()
+    assert not ok and "r5-all.jar does not exist" in reason
+    (tmp_path / "r5-all.jar").write_bytes(b"")
+    assert r5_status() == (True, "")
+
+
+def test_r5_warns_that_it_keeps_its_own_board_slack(line_network, monkeypatch, caplog):
+    from transport_access.routing import r5
+
+    monkeypatch.setattr(r5, "r5_status", lambda: (False, "not here"))
+    for slack, warned in [(60, False), (30, True)]:
+        caplog.clear()
+        with pytest.raises(r5.R5UnavailableError, match="not here"):
+            api.travel_time_matrix(line_network, ORIGIN, DEST, date="2024-03-04", engine="r5",
+                                   board_slack_s=slack)
+        assert ("board slack of 30 s not used by R5" in caplog.text) is warned
+
+
 def _run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "transport_access.cli", *args],
         capture_output=True, text=True, cwd=PROJECT_ROOT,
     )
+
+
+def _plain(text: str) -> str:
+    """Terminal output without rich's box and line wrapping."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
 
 
 def test_matrix_command_writes_csv_and_parquet(tmp_path: Path):
@@ -235,6 +302,40 @@ def test_matrix_command_reports_bad_input_without_traceback(tmp_path: Path):
     assert result.returncode == 2
     assert "missing.csv: destinations file does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_matrix_command_refuses_what_the_r5_path_does_not_do(tmp_path: Path):
+    ORIGIN.to_csv(tmp_path / "o.csv", index=False)
+    common = ["matrix", "--no-streets", "--origins", str(tmp_path / "o.csv"),
+              "--destinations", str(tmp_path / "o.csv"), "--out", str(tmp_path / "m.csv"),
+              "--engine", "r5"]
+    for extra, named in [(["--expanded"], "--expanded"), (["--arrive-by", "09:00"], "--arrive-by"),
+                         (["--expanded", "--arrive-by", "09:00"], "--expanded or --arrive-by")]:
+        result = _run_cli(*common, *extra)
+        assert result.returncode == 2
+        message = _plain(result.stderr)
+        assert f"--engine r5 does not support {named} " in message
+        assert "use --engine embedded" in message
+        assert not (tmp_path / "m.csv").exists()
+    result = _run_cli(*common[:-1], "r6")
+    assert result.returncode == 2 and "--engine 'r6': embedded or r5" in _plain(result.stderr)
+
+
+def test_matrix_command_says_r5_keeps_its_own_board_slack(tmp_path: Path):
+    from transport_access.routing.r5 import r5_status
+
+    if r5_status()[0]:
+        pytest.skip("R5 is available here and would run")
+    feed = write_line_feed(tmp_path / "line")
+    ORIGIN.to_csv(tmp_path / "o.csv", index=False)
+    result = _run_cli("matrix", "--gtfs", str(feed), "--no-streets", "--origins",
+                      str(tmp_path / "o.csv"), "--destinations", str(tmp_path / "o.csv"),
+                      "--date", "2024-03-04", "--out", str(tmp_path / "m.csv"),
+                      "--engine", "r5", "--board-slack-s", "90")
+    assert result.returncode == 2
+    message = _plain(result.stderr + result.stdout)
+    assert "board slack of 90 s not used by R5: it boards with its own fixed 60 s" in message
+    assert "the R5 engine cannot run here" in message
 
 
 def test_rail_gtfs_command_clips_to_the_study_area(shared_data: Path, tmp_path: Path):

@@ -407,6 +407,14 @@ def matrix(
         raise typer.BadParameter("give --osm PBF for street routing, or --no-streets")
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise typer.BadParameter(f"--out must end in .csv or .parquet, got {out.name}")
+    if engine not in ("embedded", "r5"):
+        raise typer.BadParameter(f"--engine {engine!r}: embedded or r5")
+    unsupported = [name for name, given in (("--expanded", expanded),
+                                            ("--arrive-by", arrive_by is not None)) if given]
+    if engine == "r5" and unsupported:
+        raise typer.BadParameter(
+            f"--engine r5 does not support {' or '.join(unsupported)} (the R5 path gives "
+            "percentiles over the departure window only); use --engine embedded")
     if r5_classpath:
         import os
 

