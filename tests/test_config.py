@@ -42,6 +42,9 @@ def test_data_root_from_environment(monkeypatch, tmp_path: Path):
     ("edit", "key", "words"),
     [
         (lambda d: d["routing"].update(board_slack_s=-5), "routing.board_slack_s", "greater"),
+        (lambda d: d["modes"].update(include=["bus"]), "modes.include.0", "transit"),
+        (lambda d: d["routing"].update(walk_only_max_min=0), "routing.walk_only_max_min",
+         "greater"),
         (lambda d: d["area"].update(local_authorities=["Dorset"]), "area.local_authorities", "E06"),
         (lambda d: d["area"].update(local_authorities=[]), "area.local_authorities", "at least"),
         (lambda d: d["modes"].update(walk_sped_kmh=5), "modes.walk_sped_kmh", "unknown key"),

@@ -339,6 +339,18 @@ def test_baseline_is_cached_and_outputs_written(routed: tuple, tmp_path: Path) -
     assert "Ranking rule" in meta["definitions_and_ranking_rule"]
 
 
+def test_run_access_routes_the_study_modes(study_data: SimpleNamespace) -> None:
+    from transport_access.access.run import run_access
+
+    only_walk = SimpleNamespace(**{**vars(study_data),
+                                   "study": study_data.study.model_copy(deep=True)})
+    only_walk.study.modes.include = ["walk", "car"]
+    result = run_access(only_walk, return_journeys=False)
+    assert set(result.long["mode"]) == {"walk", "car"}
+    assert set(run_access(only_walk, modes=["walk"], return_journeys=False).long["mode"]) == {
+        "walk"}
+
+
 SCENARIOS_N = {"north_link", "south_drt", "drop_line"}
 
 

@@ -184,7 +184,9 @@ def access(
     config: ConfigArg,
     data_root: DataRootOpt = None,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("outputs/access"),
-    modes: ModesOpt = "transit,walk,cycle,car",
+    modes: Annotated[str | None, typer.Option(
+        "--modes", help="comma-separated: transit,walk,cycle,car (default: the study's "
+                        "modes.include)")] = None,
     window: WindowOpt = None,
     window_min: WindowMinOpt = None,
     rural_urban: Annotated[
@@ -203,7 +205,8 @@ def access(
 
     data = load_study_data(load_study(config, data_root=data_root))
     result = run_access(
-        data, modes=[m.strip() for m in modes.split(",") if m.strip()], window=window,
+        data, modes=[m.strip() for m in modes.split(",") if m.strip()] if modes else None,
+        window=window,
         window_min=window_min, rural_urban_file=rural_urban, scheduler=scheduler,
         chunk_origins=chunk_origins,
     )

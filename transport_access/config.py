@@ -209,6 +209,10 @@ class ReturnJourney(_Model):
 class Modes(_Model):
     """Modes and speeds."""
 
+    include: list[Literal["transit", "walk", "cycle", "car"]] = Field(
+        default_factory=lambda: ["transit", "walk", "cycle", "car"], min_length=1,
+        description="modes the access command routes (transit = public transport with "
+                    "walking); --modes on the command line overrides")
     walk_speed_kmh: float = Field(4.8, gt=0, le=10)
     cycle_speed_kmh: float = Field(16.0, gt=0, le=40)
     car_speed_kmh_default: float = Field(

@@ -871,7 +871,7 @@ def run_access(
     data: StudyData,
     *,
     network: TransportNetwork | None = None,
-    modes: Iterable[str] = DEFAULT_MODES,
+    modes: Iterable[str] | None = None,
     window: str | None = None,
     window_min: int | None = None,
     gravity_half_life_min: float = am.DEFAULT_GRAVITY_HALF_LIFE_MIN,
@@ -890,8 +890,9 @@ def run_access(
     network : TransportNetwork, optional
         Streets and timetables; by default the study's timetables (``data.feed``) with the
         study's OSM extract when configured, else straight-line street legs.
-    modes : iterable of str
-        Modes to measure: ``transit``, ``walk``, ``cycle``, ``car``.
+    modes : iterable of str, optional
+        Modes to measure: ``transit``, ``walk``, ``cycle``, ``car``; the study's
+        ``modes.include`` (all four by default) when None.
     window : str, optional
         Name of the study's departure window; the first one by default (07:00-10:00).
     window_min : int, optional
@@ -921,7 +922,7 @@ def run_access(
     started = time.perf_counter()
     notes: list[str] = []
     chosen, length = study_window(study, window, window_min)
-    modes = [m.strip().lower() for m in modes]
+    modes = [m.strip().lower() for m in (modes if modes is not None else study.modes.include)]
 
     if network is None:
         network = study_network(data)
