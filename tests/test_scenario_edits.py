@@ -364,6 +364,39 @@ def test_add_route_running_times_from_straight_line_car_times(feed):
     assert change.vehicle_hours == pytest.approx(342 / 3600)
 
 
+def test_add_route_running_times_from_car_times_on_streets(feed, fixtures):
+    from tests.test_streets import MPH, _lonlat, _metres
+    from transport_access.network.streets import build_street_network
+
+    streets = build_street_network(fixtures / "tiny_streets.osm", cache=False)
+    stops = [{"name": f"Node {n}", "lon": _lonlat(n)[0], "lat": _lonlat(n)[1]} for n in (1, 3, 4)]
+    edited, _ = apply(
+        feed,
+        {"type": "add_route", "short_name": "T", "stops": stops, "days": ["mon"],
+         "departures": ["10:00"], "both_directions": True},
+        streets=streets,
+    )
+
+    def car_s(*legs: tuple[int, int, float]) -> float:
+        # Whole seconds of car time on the graph, then x 1.2 for the bus, whole seconds.
+        return float(np.rint(np.rint(sum(_metres(a, b) / (mph * MPH / 3.6)
+                                         for a, b, mph in legs)) * 1.2))
+
+    # Out 1 -> 3 -> 4 by 1-2-3 (30 mph) and the one-way 3 -> 4 (20 mph); back 4 -> 3 must go
+    # round by 5 and the national-limit tertiary 5 -> 2; dwell 30 s at the middle stop.
+    out = [car_s((1, 2, 30), (2, 3, 30)), car_s((3, 4, 20))]
+    back = [car_s((4, 5, 20), (5, 2, 60), (2, 3, 30)), car_s((3, 2, 30), (2, 1, 30))]
+    trips = edited.trips[edited.trips["route_id"].astype(str).str.contains("T")]
+    for direction, runs in ((0, out), (1, back)):
+        trip_id = trips.loc[trips["direction_id"] == direction, "trip_id"].iloc[0]
+        rows = edited.stop_times[edited.stop_times["trip_id"] == trip_id]
+        seconds = [sum(int(p) * f for p, f in zip(t.split(":"), (3600, 60, 1), strict=True))
+                   for t in rows["arrival_time"]]
+        start = 10 * 3600
+        assert seconds == [start, start + runs[0], start + runs[0] + 30 + runs[1]]
+    assert back[0] > out[1]  # the one-way shows
+
+
 def test_baseline_feed_is_never_modified(feed, naptan):
     before = {t: getattr(feed, t).copy() for t in ("routes", "trips", "stop_times", "stops",
                                                     "calendar", "frequencies", "agency")}
