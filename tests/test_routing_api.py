@@ -128,6 +128,8 @@ def test_window_after_the_last_departure_warns(line_network, caplog):
         line_network, ORIGIN, DEST, date="2024-03-04", departure="22:00", window_min=5
     )
     assert "after the last departure" in caplog.text
+    # The record is named: the 09:00 trip's call at B (09:05), the day's last departure time.
+    assert "(09:05, trip " in caplog.text and "(route L) at stop B" in caplog.text
 
 
 def test_arrive_by_finds_the_latest_departure(line_network):

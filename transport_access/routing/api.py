@@ -481,21 +481,34 @@ def _transit_inputs(
     return inputs
 
 
+def _departure_record(timetable: Timetable, i: int) -> str:
+    """``trip T (route R) at stop S`` for position ``i`` of ``timetable.departure_s``."""
+    p = int(np.searchsorted(timetable.pattern_time_ptr, i, side="right") - 1)
+    n_trips = int(timetable.pattern_trip_ptr[p + 1] - timetable.pattern_trip_ptr[p])
+    position, trip = divmod(i - int(timetable.pattern_time_ptr[p]), n_trips)
+    stop = timetable.pattern_stops[timetable.pattern_stop_ptr[p] + position]
+    return (f"trip {timetable.trip_ids[timetable.pattern_trip_ptr[p] + trip]} (route "
+            f"{timetable.pattern_route_ids[p]}) at stop {timetable.stop_ids[stop]}")
+
+
 def _warn_if_window_outside_service(timetable: Timetable, first_s: int, last_s: int) -> None:
     departures = timetable.departure_s
     if len(departures) == 0:
         return
-    latest, earliest = int(departures.max()), int(departures.min())
+    i_latest, i_earliest = int(departures.argmax()), int(departures.argmin())
+    latest, earliest = int(departures[i_latest]), int(departures[i_earliest])
     if first_s > latest:
         log.warning(
             "the departure window starts at %s, after the last departure of the timetables on "
-            "%s (%s): only walking trips can be found. Choose an earlier window.",
+            "%s (%s, %s): only walking trips can be found. Choose an earlier window.",
             format_hhmm([first_s])[0], timetable.service_date, format_hhmm([latest])[0],
+            _departure_record(timetable, i_latest),
         )
     elif last_s + 7200 < earliest:
         log.warning(
-            "the departure window ends at %s, long before the first departure on %s (%s).",
+            "the departure window ends at %s, long before the first departure on %s (%s, %s).",
             format_hhmm([last_s])[0], timetable.service_date, format_hhmm([earliest])[0],
+            _departure_record(timetable, i_earliest),
         )
 
 
