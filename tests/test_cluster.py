@@ -4,6 +4,8 @@ line, and a worker killed in the middle of a run."""
 
 from __future__ import annotations
 
+import json
+
 import os
 import signal
 import threading
@@ -223,6 +225,7 @@ def test_matrix_command_with_a_local_cluster(poa: dict, tmp_path: Path) -> None:
     assert "15,129 rows written" in spread.output and "5 chunks" in spread.output
     assert (tmp_path / "two.csv").read_text() == (tmp_path / "one.csv").read_text()
     assert not (tmp_path / "two.csv.parts").exists()
+    assert json.loads((tmp_path / "two.csv.json").read_text())["straight_line_streets"]
     bad = runner.invoke(app, [*args, "--out", str(tmp_path / "x.parquet"), "--scheduler",
                               "local:none"])
     assert bad.exit_code != 0 and "local:N" in str(bad.exception or bad.output)

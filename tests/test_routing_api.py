@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import math
 import re
 import subprocess
@@ -289,6 +291,11 @@ def test_matrix_command_writes_csv_and_parquet(tmp_path: Path):
     table = pd.read_csv(tmp_path / "m.csv")
     assert table.columns.tolist() == ["from_id", "to_id", "travel_time_p50", "travel_time_p90"]
     assert table[["travel_time_p50", "travel_time_p90"]].iloc[0].tolist() == [10.0, 14.0]
+    # Beside it, what was routed and how: here on straight lines, not streets.
+    meta = json.loads((tmp_path / "m.csv.json").read_text())
+    assert meta["straight_line_streets"] is True and meta["kind"] == "percentiles"
+    assert meta["options"]["percentiles"] == [50, 90] and meta["options"]["circuity"] == 1.3
+    assert meta["inputs"]["gtfs"][0]["sha256"] and meta["inputs"]["osm"] is None
 
     result = _run_cli(*common, "--expanded", "--out", str(tmp_path / "e.parquet"))
     assert result.returncode == 0, result.stderr

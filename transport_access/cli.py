@@ -448,10 +448,14 @@ def matrix(
     else:
         kind, options = "percentiles", {**window_options, "percentiles": percentile_list,
                                         "engine": engine}
+    inputs = {"origins": origins, "destinations": destinations, "osm": osm,
+              "gtfs": list(gtfs or [])}
     if scheduler is not None:
         _distributed_matrix(network, points_o, points_d, out=out, scheduler=scheduler,
                             chunk_origins=chunk_origins, by_paths=network_transfer == "paths",
                             street_modes=street_modes, kind=kind, options=options)
+        _write_matrix_metadata(out, kind=kind, options=options, inputs=inputs,
+                               street_model=network.street_model)
         return
     from transport_access.cluster import matrix_function
 
@@ -461,7 +465,36 @@ def matrix(
         table.to_parquet(out, index=False)
     else:
         table.to_csv(out, index=False)
+    _write_matrix_metadata(out, kind=kind, options=options, inputs=inputs,
+                           street_model=network.street_model)
     typer.echo(f"{len(table):,} rows written to {out} (streets: {network.street_model})")
+
+
+def _write_matrix_metadata(out: Path, *, kind: str, options: dict, inputs: dict,
+                           street_model: str) -> Path:
+    """``FILE.json`` beside a matrix file (``_metadata.json`` in a folder of parts): what was
+    routed, on which streets (or the straight-line fallback), from which inputs."""
+    import json
+
+    from transport_access import __version__
+    from transport_access._cache import file_sha256
+
+    def described(path: Path | None) -> dict | None:
+        return None if path is None else {"path": str(path), "sha256": file_sha256(path)}
+
+    meta = {
+        "software": f"transport-access {__version__}",
+        "kind": kind,
+        "street_model": street_model,
+        "straight_line_streets": "straight" in street_model.lower(),
+        "options": {k: (str(v) if not isinstance(v, (int, float, str, bool, list, type(None)))
+                        else v) for k, v in options.items()},
+        "inputs": {k: ([described(p) for p in v] if isinstance(v, list) else described(v))
+                   for k, v in inputs.items()},
+    }
+    path = out / "_metadata.json" if out.is_dir() else out.with_name(out.name + ".json")
+    path.write_text(json.dumps(meta, indent=2, default=str))
+    return path
 
 
 def _distributed_matrix(network, points_o, points_d, *, out: Path, scheduler: str,  # noqa: ANN001
