@@ -40,7 +40,9 @@ def test_schools_by_category_with_both_local_fe_colleges(dorset):
     assert "Weymouth and Kingston Maurward College" in fe
     counts = schools["category"].value_counts()
     assert counts["primary"] > 200 and counts["secondary"] > 40
-    assert "further-education 3" in _row(dorset.report, "schools")["detail"]
+    detail = _row(dorset.report, "schools")["detail"]
+    assert "further-education 3 (The Bournemouth and Poole College, Weymouth and Kingston " \
+           "Maurward College, Yeovil College)" in detail
 
 
 def test_69_of_70_nhs_dorset_practices_geocoded_and_the_70th_listed(dorset):

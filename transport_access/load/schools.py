@@ -275,7 +275,11 @@ def load_schools(
     result = result.sort_values("urn", ignore_index=True)
 
     counts = result["category"].value_counts()
-    detail = ", ".join(f"{c} {int(counts[c])}" for c in SCHOOL_CATEGORIES if c in counts)
+    colleges = sorted(result.loc[result["category"] == "further-education", "name"])
+    named = {"further-education": f" ({', '.join(colleges)})"} if len(colleges) <= 10 else {}
+    # Few colleges are named, so that a reader can check them.
+    detail = ", ".join(f"{c} {int(counts[c])}{named.get(c, '')}" for c in SCHOOL_CATEGORIES
+                       if c in counts)
     if missing_pupils:
         detail += f"; {missing_pupils} without a pupil count (kept, pupils NaN)"
     schools_11_18 = result["category"].isin(_SIXTH_FORM_PHASES)
