@@ -564,7 +564,9 @@ def test_dorset_withdrawal_of_route_24(dorset):
     assert not edited.routes["route_short_name"].eq("24").any()
     assert change.vehicle_hours == pytest.approx(-34.606, abs=0.001)
     assert change.cost_per_day_gbp == pytest.approx(-2076.4, abs=0.1)
-    assert change.days_per_week is not None and change.cost_per_week_gbp < 0
+    # The TNDS feed is aligned to the routing day: its other days are not in the timetable.
+    assert change.days_per_week is None and change.cost_per_week_gbp is None
+    assert "weekly cost not estimated" in change.note
 
 
 def test_dorset_drt_zone(dorset):

@@ -805,11 +805,16 @@ def apply_scenario(
         change.vehicle_km = float(after["vehicle_km"].sum() - prior["vehicle_km"].sum())
         change.cost_per_day_gbp = change.vehicle_hours * cost_per_vehicle_hour_gbp
         if not isinstance(mod, AddRoute):
-            # Edited trips may run on other days than the service date: cost their week.
-            days, week_hours = _week_vehicle_hours(before, edited, service_date, added, removed,
-                                                   changed)
-            change.days_per_week = days
-            change.week_cost_gbp = week_hours * cost_per_vehicle_hour_gbp
+            # Edited trips may run on other days than the service date: cost their week,
+            # unless the feed was aligned to the routing day (the rest of its week is gone).
+            if _on_aligned_days(before, removed | changed):
+                notes.append("weekly cost not estimated: the timetable is the chosen service "
+                             "day of its feed, aligned to the routing date")
+            else:
+                days, week_hours = _week_vehicle_hours(before, edited, service_date, added,
+                                                       removed, changed)
+                change.days_per_week = days
+                change.week_cost_gbp = week_hours * cost_per_vehicle_hour_gbp
         change.added_trip_ids = sorted(added)
         change.removed_trip_ids = sorted(removed)
         change.note = "; ".join(notes)
@@ -823,6 +828,16 @@ def apply_scenario(
             change.vehicle_hours, change.vehicle_km, change.cost_per_day_gbp,
         )
     return edited, changes
+
+
+def _on_aligned_days(feed: Any, trip_ids: set[str]) -> bool:
+    """Whether any of the trips runs on a service made by ``align_service_day``."""
+    from transport_access.load.gtfs import ALIGNED_BOTH_DAYS, ALIGNED_DAY, ALIGNED_PREVIOUS_DAY
+
+    trips = feed.trips[feed.trips["trip_id"].astype(str).isin(trip_ids)]
+    # Merged feeds prefix every ID with "{feed}:".
+    services = trips["service_id"].astype(str).str.rsplit(":", n=1).str[-1]
+    return bool(services.isin({ALIGNED_DAY, ALIGNED_PREVIOUS_DAY, ALIGNED_BOTH_DAYS}).any())
 
 
 def _week_vehicle_hours(
