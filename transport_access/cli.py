@@ -472,8 +472,8 @@ def matrix(
 
 def _write_matrix_metadata(out: Path, *, kind: str, options: dict, inputs: dict,
                            street_model: str) -> Path:
-    """``FILE.json`` beside a matrix file (``_metadata.json`` in a folder of parts): what was
-    routed, on which streets (or the straight-line fallback), from which inputs."""
+    """``FILE.json`` beside a matrix file or folder of parts: what was routed, on which
+    streets (or the straight-line fallback), from which inputs."""
     import json
 
     from transport_access import __version__
@@ -487,12 +487,11 @@ def _write_matrix_metadata(out: Path, *, kind: str, options: dict, inputs: dict,
         "kind": kind,
         "street_model": street_model,
         "straight_line_streets": "straight" in street_model.lower(),
-        "options": {k: (str(v) if not isinstance(v, (int, float, str, bool, list, type(None)))
-                        else v) for k, v in options.items()},
+        "options": options,
         "inputs": {k: ([described(p) for p in v] if isinstance(v, list) else described(v))
                    for k, v in inputs.items()},
     }
-    path = out / "_metadata.json" if out.is_dir() else out.with_name(out.name + ".json")
+    path = out.with_name(out.name + ".json")
     path.write_text(json.dumps(meta, indent=2, default=str))
     return path
 

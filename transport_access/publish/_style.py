@@ -111,6 +111,14 @@ def format_number(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+def walk_all_the_way(parameters: dict) -> str:
+    """``"walking all the way when faster (up to 20 min)"``: how a run's public-transport
+    times count walking, from its parameters' ``walk_only_max_min``."""
+    cap = parameters.get("walk_only_max_min")
+    limit = f" (up to {format_number(float(cap))} min)" if cap is not None else ""
+    return f"walking all the way when faster{limit}"
+
+
 @dataclass(frozen=True)
 class Classes:
     """A classification of LSOA values for a map.

@@ -721,11 +721,9 @@ def _notes(result: Any, mode: str | None = None) -> list[str]:
                      "estimated as straight lines x circuity at walking speed, so times are "
                      "approximate.")
     if mode == "transit":
-        walk_cap = result.parameters.get("walk_only_max_min")
-        walk_all = (f"walking all the way (up to {float(walk_cap):g} min) is used when faster"
-                    if walk_cap is not None else "walking all the way is used when faster")
         notes.append("Public transport times are the median over departures every minute of "
-                     f"the window, including walking to and from stops and waiting; {walk_all}.")
+                     "the window, including walking to and from stops and waiting; or "
+                     f"{st.walk_all_the_way(result.parameters)}.")
     return notes
 
 

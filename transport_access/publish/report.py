@@ -799,12 +799,9 @@ def write_report(
     for note in result.notes:
         parts.append(f'<p class="note">{html.escape(note)}</p>')
 
-    walk_cap = parameters.get("walk_only_max_min")
-    walk_all = ("walking all the way when faster" if walk_cap is None else
-                f"walking all the way when faster and no more than {float(walk_cap):g} minutes")
     parts.append(_section(
         "Key figures", f"<p>Residents' journeys by public transport (with walking, or "
-        f"{walk_all}), weighted by population.</p>"
+        f"{st.walk_all_the_way(parameters)}), weighted by population.</p>"
         + _table(key_figures(result), "key-figures"), "key"))
 
     map_body = ('<div class="controls"><label for="measure">Show: </label>'
